@@ -1,0 +1,113 @@
+"""Input validation shared by :mod:`lstmlib.reference` and :mod:`lstmlib.nn`.
+
+Every public function validates what it is given and fails early with a
+message that names the argument, says what was expected and what arrived:
+``ValueError`` for a wrong value or shape, ``TypeError`` for a wrong type or
+dtype. The helpers work on anything with ``.ndim``, ``.shape`` and ``.dtype``,
+so NumPy arrays and PyTorch tensors go through the same checks.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def _shape(arr: Any) -> tuple[int, ...]:
+    return tuple(int(s) for s in arr.shape)
+
+
+def _dtype_name(arr: Any) -> str:
+    # torch dtypes print as "torch.float32", NumPy's as "float32".
+    return str(arr.dtype).replace("torch.", "")
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int >= 1, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive int; got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int (>= 1); got {value}")
+    return int(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool, else raise a ``TypeError`` naming ``name``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool (True or False); got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_probability(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a number in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1]; got {type(value).__name__} {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1]; got {value}")
+    return float(value)
+
+
+def check_array_type(name: str, arr: Any, array_type: type, what: str) -> None:
+    """Raise ``TypeError`` unless ``arr`` is an instance of ``array_type``."""
+    if not isinstance(arr, array_type):
+        raise TypeError(f"{name} must be {what}; got {type(arr).__name__}")
+
+
+def check_rank(name: str, arr: Any, ranks: Sequence[int], layout: str) -> None:
+    """Require ``arr.ndim`` to be one of ``ranks``; ``layout`` names the axes, e.g. ``"(T, B, D)"``."""
+    if arr.ndim not in ranks:
+        wanted = " or ".join(str(r) for r in ranks)
+        raise ValueError(
+            f"{name} must have {wanted} dimensions {layout}; "
+            f"got {arr.ndim} dimensions with shape {_shape(arr)}"
+        )
+
+
+def check_axis_size(name: str, arr: Any, axis: int, expected: int, symbol: str, layout: str) -> None:
+    """Require ``arr.shape[axis] == expected``; ``symbol`` is the size's name in the book (``"D"``)."""
+    got = _shape(arr)[axis]
+    if got != expected:
+        raise ValueError(
+            f"{name} must have {symbol}={expected} along axis {axis} of {layout}; "
+            f"got shape {_shape(arr)} ({symbol}={got})"
+        )
+
+
+def check_shape(name: str, arr: Any, expected: Sequence[int], layout: str) -> None:
+    """Require the exact shape ``expected``; ``layout`` names the axes, e.g. ``"(B, H)"``."""
+    if _shape(arr) != tuple(expected):
+        raise ValueError(f"{name} must have shape {layout} = {tuple(expected)}; got {_shape(arr)}")
+
+
+def check_nonempty_time(name: str, arr: Any, axis: int = 0) -> None:
+    """Require at least one time step along ``axis``."""
+    if _shape(arr)[axis] == 0:
+        raise ValueError(
+            f"{name} must hold at least one time step (T >= 1 on axis {axis}); "
+            f"got an empty sequence with shape {_shape(arr)}"
+        )
+
+
+def check_floating(name: str, arr: Any) -> None:
+    """Require a floating-point dtype (integer inputs are a common slip)."""
+    is_float = arr.is_floating_point() if hasattr(arr, "is_floating_point") else np.issubdtype(arr.dtype, np.floating)
+    if not is_float:
+        raise TypeError(f"{name} must have a floating-point dtype; got {_dtype_name(arr)}")
+
+
+def check_same_dtype(name: str, arr: Any, ref_name: str, ref: Any) -> None:
+    """Require ``arr`` to share the dtype of ``ref`` (no silent up- or down-casting)."""
+    if arr.dtype != ref.dtype:
+        raise TypeError(
+            f"{name} must have the dtype of {ref_name} ({_dtype_name(ref)}); got {_dtype_name(arr)}"
+        )
+
+
+def check_finite(name: str, arr: Any) -> None:
+    """Require every entry to be finite (no NaN or infinity)."""
+    finite = np.isfinite(arr)
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        raise ValueError(f"{name} must be finite; got {bad} non-finite value(s) (NaN or inf)")
