@@ -1,0 +1,53 @@
+# The executable LSTM book: `make book` builds it, `make test` tests it.
+# Both bootstrap the project virtualenv .venv from requirements.txt (plus
+# `pip install -e .` for lstmlib) when it is missing or older than the
+# files that define it, so a fresh clone needs only python3 (3.10+) and make.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Two pytest workers; each keeps one BLAS/torch thread so they share the two
+# cores instead of fighting over them.
+TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1
+CHAPTERS := chapters
+
+.PHONY: all book test lab notebooks bench clean venv
+
+all: book
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+## book: build the HTML book into _build/html (committed outputs, no execution; warnings fail)
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W --keep-going
+	@echo
+	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
+
+## test: unit tests, every chapter under nbval, and the zero-warning book build, on 2 cores
+test: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest tests $(CHAPTERS) \
+	    --nbval --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg \
+	    -n 2 --dist loadfile -p no:cacheprovider
+
+## lab: JupyterLab on the chapters
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=$(CHAPTERS)
+
+## notebooks: re-execute every chapter in place, storing widget state
+notebooks: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python scripts/execute_notebooks.py $(CHAPTERS)
+
+## bench: lstmlib.nn against torch.nn, as ratios measured in one run
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_recurrent.py
+
+clean:
+	rm -rf _build .pytest_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +

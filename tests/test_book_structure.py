@@ -1,0 +1,45 @@
+"""The book's structure: toc and notebooks agree, and every chapter carries its outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from book_files import CHAPTERS, ROOT, chapter_notebooks, chapter_pages, toc_files
+
+
+def _resolve(entry: str):
+    """The file a toc entry names (Jupyter Book accepts it with or without suffix)."""
+    candidates = [ROOT / entry] + [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb")]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def test_every_toc_entry_exists():
+    missing = [entry for entry in toc_files() if _resolve(entry) is None]
+    assert not missing, f"_toc.yml names files that do not exist: {missing}"
+
+
+def test_every_page_in_chapters_is_in_the_toc():
+    # The build skips files outside the toc (only_build_toc_files), so a
+    # forgotten chapter would vanish silently: catch it here.
+    listed = {_resolve(entry) for entry in toc_files()}
+    orphans = [p.relative_to(ROOT).as_posix() for p in chapter_pages() if p not in listed]
+    assert not orphans, f"pages in chapters/ missing from _toc.yml: {orphans}"
+
+
+def test_the_book_has_chapters():
+    assert chapter_notebooks(), f"no notebooks found under {CHAPTERS}"
+
+
+@pytest.mark.parametrize("path", chapter_notebooks(), ids=lambda p: p.relative_to(CHAPTERS).as_posix())
+def test_notebook_is_committed_executed(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    unexecuted = [i for i, c in enumerate(code) if c.get("execution_count") is None]
+    assert not unexecuted, f"{path.name}: code cells {unexecuted} have no outputs; run `make notebooks`"
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), (
+        f"{path.name}: cells were not executed top to bottom in one kernel (execution counts {counts}); "
+        "run `make notebooks`"
+    )

@@ -1,0 +1,65 @@
+"""The shared training loop and the synthetic task generators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lstmlib.data import first_symbol
+from lstmlib.train import History, seed_everything, train
+
+
+def test_first_symbol_shapes_marker_and_target():
+    x, target = first_symbol(batch_size=5, length=7, n_symbols=3, rng=0)
+    assert x.shape == (7, 5, 4) and target.shape == (5,)
+    assert np.array_equal(x.sum(axis=2)[1:], np.ones((6, 5)))  # one symbol per later step
+    assert np.array_equal(x[:, :, 3].sum(axis=0), np.ones(5))  # marker only at t = 0
+    assert np.array_equal(x[0, :, :3].argmax(axis=1), target)
+
+
+def test_first_symbol_is_reproducible_from_a_seed():
+    a, ta = first_symbol(4, 6, rng=3)
+    b, tb = first_symbol(4, 6, rng=np.random.default_rng(3))
+    assert np.array_equal(a, b) and np.array_equal(ta, tb)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(batch_size=0, length=5), ValueError, "batch_size"),
+    (dict(batch_size=2, length=2.5), TypeError, "length"),
+    (dict(batch_size=2, length=5, rng="seed"), TypeError, "rng"),
+])
+def test_first_symbol_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        first_symbol(**kwargs)
+
+
+def test_smoothed_loss_is_a_running_mean():
+    history = History(loss=[4.0, 2.0, 0.0, 2.0])
+    assert np.allclose(history.smoothed_loss(window=2), [4.0, 3.0, 1.0, 1.0])
+
+
+def test_train_fits_a_linear_map_and_records_pre_clip_norms():
+    seed_everything(0)
+    model = torch.nn.Linear(3, 1)
+    w_true = torch.tensor([[1.0, -2.0, 0.5]])
+
+    def loss_fn(step):
+        x = torch.randn(32, 3)
+        return ((model(x) - x @ w_true.T) ** 2).mean()
+
+    history = train(model, loss_fn, steps=300, lr=0.05, clip=1.0)
+    assert len(history.loss) == 300 and len(history.grad_norm) == 300
+    assert history.loss[-1] < 1e-3 < history.loss[0]
+    assert max(history.grad_norm) > 1.0  # the recorded norm is the one before clipping
+    assert not model.training
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(steps=0), "steps"), (dict(steps=5, lr=-1.0), "lr"),
+    (dict(steps=5, clip=0.0), "clip"), (dict(steps=5, optimizer="adamw"), "optimizer"),
+])
+def test_train_rejects_bad_arguments(kwargs, match):
+    model = torch.nn.Linear(2, 1)
+    with pytest.raises((ValueError, TypeError), match=match):
+        train(model, lambda step: model(torch.ones(1, 2)).sum(), **kwargs)
