@@ -111,3 +111,41 @@ def check_finite(name: str, arr: Any) -> None:
     if not bool(finite.all()):
         bad = int((~finite).sum())
         raise ValueError(f"{name} must be finite; got {bad} non-finite value(s) (NaN or inf)")
+
+
+def check_keys(name: str, mapping: Any, expected: Sequence[str]) -> None:
+    """Require ``mapping`` to have exactly the keys ``expected``; name the missing and unexpected ones."""
+    missing = [k for k in expected if k not in mapping]
+    unexpected = [k for k in mapping if k not in expected]
+    if missing or unexpected:
+        problems = [f"{label} {keys}" for label, keys in (("missing", missing), ("unexpected", unexpected)) if keys]
+        raise ValueError(f"{name} must have exactly the keys {list(expected)}; {', '.join(problems)}")
+
+
+def check_float_dtype(name: str, dtype: Any) -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is a floating-point NumPy dtype, else raise ``TypeError``."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a floating-point NumPy dtype such as np.float64; got {dtype!r}") from None
+    if not np.issubdtype(resolved, np.floating):
+        raise TypeError(f"{name} must be a floating-point NumPy dtype such as np.float64; got {resolved}")
+    return resolved
+
+
+def check_rng(name: str, rng: Any) -> np.random.Generator:
+    """Turn ``rng`` (None, an int seed >= 0 or a ``np.random.Generator``) into a Generator.
+
+    None gives a fresh, unseeded generator; an int seeds a new one, so the same
+    seed always gives the same draws; a Generator is used (and advanced) as is.
+    """
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral):
+        raise TypeError(f"{name} must be None, an int seed or a np.random.Generator; got {type(rng).__name__} {rng!r}")
+    if rng < 0:
+        raise ValueError(f"{name} must be a non-negative int seed; got {rng}")
+    return np.random.default_rng(int(rng))
+
