@@ -1,0 +1,46 @@
+"""NumPy reference implementations: the book's ground truth.
+
+Float64 by default, pure functions, a forward pass and a hand-written backward
+pass for every cell, written to mirror the book's equations line by line. The
+parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
+``state_dict``, so one set of weights loads into both.
+
+* :mod:`~lstmlib.reference.lstm` -- the LSTM (state ``(h, c)``)
+* :mod:`~lstmlib.reference.rnn` -- the vanilla tanh RNN (state ``h``)
+* :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
+* :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
+"""
+
+from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
+from lstmlib.reference.gradcheck import (
+    check_lstm_gradients,
+    check_rnn_gradients,
+    gradient_errors,
+    max_relative_error,
+    numerical_gradient,
+)
+from lstmlib.reference.lstm import (
+    init_lstm_params,
+    lstm_backward,
+    lstm_cell_backward,
+    lstm_cell_forward,
+    lstm_forward,
+    lstm_state_gradients,
+)
+from lstmlib.reference.rnn import (
+    init_rnn_params,
+    rnn_backward,
+    rnn_cell_backward,
+    rnn_cell_forward,
+    rnn_forward,
+    rnn_state_gradients,
+)
+
+__all__ = [
+    "sigmoid", "dsigmoid", "dtanh",
+    "init_lstm_params", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
+    "lstm_state_gradients",
+    "init_rnn_params", "rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward",
+    "rnn_state_gradients",
+    "numerical_gradient", "max_relative_error", "gradient_errors", "check_lstm_gradients", "check_rnn_gradients",
+]

@@ -1,0 +1,144 @@
+"""Parameters and input checks shared by every reference cell.
+
+A reference layer keeps its weights in a dict whose keys and shapes are those
+of the matching ``torch.nn`` module's ``state_dict``, so one set of weights
+loads into both. For a cell with ``G`` gate blocks (RNN 1, GRU 3, LSTM 4)::
+
+    weight_ih_l0  (G*H, D)    input -> gates
+    weight_hh_l0  (G*H, H)    previous hidden state -> gates
+    bias_ih_l0    (G*H,)      optional: both biases or neither
+    bias_hh_l0    (G*H,)
+
+The gate blocks are stacked along the first axis in the module's order
+(LSTM: i, f, g, o). Cells whose parameters differ (peephole, ConvLSTM,
+Tree-LSTM) can still reuse :func:`init_uniform`, :func:`check_array`,
+:func:`check_sequence` and :func:`check_state`.
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from lstmlib._checks import (
+    check_array_type,
+    check_axis_size,
+    check_bool,
+    check_finite,
+    check_float_dtype,
+    check_floating,
+    check_keys,
+    check_nonempty_time,
+    check_positive_int,
+    check_rank,
+    check_rng,
+    check_same_dtype,
+    check_shape,
+)
+
+NUMPY_ARRAY = "a NumPy array (convert a torch tensor with .detach().numpy())"
+
+
+def param_shapes(input_size, hidden_size, gates, bias=True):
+    """Shapes of a torch-style parameter dict with ``gates`` blocks: ``{key: shape}``."""
+    G, D, H = gates, input_size, hidden_size
+    shapes = {"weight_ih_l0": (G * H, D), "weight_hh_l0": (G * H, H)}
+    if bias:
+        shapes.update(bias_ih_l0=(G * H,), bias_hh_l0=(G * H,))
+    return shapes
+
+
+def param_layouts(gates):
+    """The book's names for those shapes, e.g. ``"(4H, D)"``, for error messages."""
+    G = "" if gates == 1 else str(gates)
+    return {
+        "weight_ih_l0": f"({G}H, D)",
+        "weight_hh_l0": f"({G}H, H)",
+        "bias_ih_l0": f"({G}H,)",
+        "bias_hh_l0": f"({G}H,)",
+    }
+
+
+def init_uniform(shapes, bound, rng=None, dtype=np.float64):
+    """Draw every array of ``shapes`` from uniform(-bound, bound), in the dict's order.
+
+    rng: None (fresh generator), an int seed or a ``np.random.Generator``.
+    """
+    rng = check_rng("rng", rng)
+    dtype = check_float_dtype("dtype", dtype)
+    return {key: rng.uniform(-bound, bound, size=shape).astype(dtype) for key, shape in shapes.items()}
+
+
+def init_params(input_size, hidden_size, gates, rng=None, dtype=np.float64, bias=True):
+    """Torch's default init: every weight and bias ~ uniform(-1/sqrt(H), 1/sqrt(H))."""
+    check_positive_int("input_size", input_size)
+    check_positive_int("hidden_size", hidden_size)
+    check_bool("bias", bias)
+    shapes = param_shapes(input_size, hidden_size, gates, bias=bias)
+    return init_uniform(shapes, 1 / np.sqrt(hidden_size), rng=rng, dtype=dtype)
+
+
+def check_array(name, arr, shape, layout, like):
+    """Validate one input array: NumPy, rank and shape, dtype of ``like``, finite.
+
+    shape: the expected sizes, ``None`` for a free axis (e.g. ``(None, D)`` for
+    a batch of any size); like: ``(ref_name, ref_array)`` whose dtype ``arr``
+    must share. Returns ``arr.shape``.
+    """
+    check_array_type(name, arr, np.ndarray, NUMPY_ARRAY)
+    check_rank(name, arr, (len(shape),), layout)
+    check_shape(name, arr, [arr.shape[k] if s is None else s for k, s in enumerate(shape)], layout)
+    check_floating(name, arr)
+    check_same_dtype(name, arr, *like)
+    check_finite(name, arr)
+    return arr.shape
+
+
+def dtype_ref(params, name="params", key="weight_ih_l0"):
+    """The ``(name, array)`` whose dtype every other input must share (for ``like=``)."""
+    return f"{name}['{key}']", params[key]
+
+
+def check_params(params, gates, name="params"):
+    """Validate a torch-style parameter dict with ``gates`` blocks; return ``(D, H)``.
+
+    Checks the keys (both biases or neither, nothing else), that every entry is
+    a finite floating NumPy array of the shape implied by ``weight_ih_l0`` and
+    ``weight_hh_l0``, and that all entries share one dtype.
+    """
+    check_array_type(name, params, Mapping, "a dict of NumPy arrays keyed like a torch state_dict")
+    bias = "bias_ih_l0" in params or "bias_hh_l0" in params
+    check_keys(name, params, list(param_shapes(1, 1, gates, bias)))
+    layouts = param_layouts(gates)
+    for key in ("weight_ih_l0", "weight_hh_l0"):
+        check_array_type(f"{name}['{key}']", params[key], np.ndarray, NUMPY_ARRAY)
+        check_rank(f"{name}['{key}']", params[key], (2,), layouts[key])
+    D, H = params["weight_ih_l0"].shape[1], params["weight_hh_l0"].shape[1]
+    ref = dtype_ref(params, name)
+    check_floating(*ref)
+    shapes = param_shapes(D, H, gates, bias)
+    for key in sorted(shapes, key=lambda k: k != "weight_hh_l0"):  # W_hh first: it defines H
+        check_array(f"{name}['{key}']", params[key], shapes[key], layouts[key], like=ref)
+    return D, H
+
+
+def check_sequence(name, x, input_size, like):
+    """Validate an input sequence ``x: (T, B, D)`` with ``T >= 1``; return ``(T, B)``."""
+    check_array_type(name, x, np.ndarray, NUMPY_ARRAY)
+    check_rank(name, x, (3,), "(T, B, D)")
+    check_nonempty_time(name, x)
+    check_axis_size(name, x, 2, input_size, "D", "(T, B, D)")
+    check_floating(name, x)
+    check_same_dtype(name, x, *like)
+    check_finite(name, x)
+    return x.shape[0], x.shape[1]
+
+
+def check_state(name, state, parts, batch, hidden_size, like):
+    """Validate a state tuple of ``len(parts)`` arrays ``(B, H)``, e.g. ``parts=("h0", "c0")``."""
+    if not isinstance(state, (tuple, list)):
+        raise TypeError(f"{name} must be None or a tuple {parts} of arrays (B, H); got {type(state).__name__}")
+    if len(state) != len(parts):
+        raise ValueError(f"{name} must be a tuple {parts} of {len(parts)} arrays (B, H); got {len(state)} entries")
+    for k, (part, arr) in enumerate(zip(parts, state)):
+        check_array(f"{part} ({name}[{k}])", arr, (batch, hidden_size), "(B, H)", like=like)
+    return tuple(state)
