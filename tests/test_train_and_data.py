@@ -10,12 +10,13 @@ from lstmlib.data import first_symbol
 from lstmlib.train import History, seed_everything, train
 
 
-def test_first_symbol_shapes_marker_and_target():
-    x, target = first_symbol(batch_size=5, length=7, n_symbols=3, rng=0)
-    assert x.shape == (7, 5, 4) and target.shape == (5,)
-    assert np.array_equal(x.sum(axis=2)[1:], np.ones((6, 5)))  # one symbol per later step
-    assert np.array_equal(x[:, :, 3].sum(axis=0), np.ones(5))  # marker only at t = 0
-    assert np.array_equal(x[0, :, :3].argmax(axis=1), target)
+def test_first_symbol_shapes_and_target():
+    x, target = first_symbol(batch_size=5, length=7, n_symbols=3, n_distractors=2, rng=0)
+    assert x.shape == (7, 5, 5) and target.shape == (5,)
+    assert np.array_equal(x.sum(axis=2), np.ones((7, 5)))  # exactly one symbol per step
+    assert np.array_equal(x[0].argmax(axis=1), target)  # step 0 shows the signal
+    assert x[1:, :, :3].sum() == 0  # signals never appear after step 0
+    assert set(np.unique(target)) <= {0, 1, 2}
 
 
 def test_first_symbol_is_reproducible_from_a_seed():
