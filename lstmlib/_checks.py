@@ -149,3 +149,9 @@ def check_rng(name: str, rng: Any) -> np.random.Generator:
         raise ValueError(f"{name} must be a non-negative int seed; got {rng}")
     return np.random.default_rng(int(rng))
 
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``; otherwise list the allowed ones."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
+    return value
