@@ -1,0 +1,228 @@
+"""LSTM: drop-in twins of ``torch.nn.LSTM`` and ``torch.nn.LSTMCell``.
+
+Notation of the book: gates ``i, f, g, o`` (``g`` is the candidate
+:math:`\\tilde c_t`), states ``h, c``; PyTorch's gate order (i, f, g, o).
+
+Speed: a layer runs as ONE autograd node per direction. The input
+projection ``x W_ih^T + b_ih + b_hh`` is one big matmul outside the loop
+(:func:`~lstmlib.nn.recurrent.project_inputs`); :class:`LSTMSequence` runs the
+recurrence, saving the gate activations, and its hand-written backward loops
+over reversed time, computing ``dW_hh`` with one matmul over all steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.autograd.function import once_differentiable
+from torch.nn import functional as F
+
+from .recurrent import RecurrentBase, RecurrentCellBase, StepMatmul, project_inputs
+
+__all__ = ["LSTM", "LSTMCell", "LSTMSequence", "lstm_cell", "lstm_sequence"]
+
+
+def lstm_cell(
+    x: torch.Tensor,
+    h_prev: torch.Tensor,
+    c_prev: torch.Tensor,
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias_ih: torch.Tensor | None = None,
+    bias_hh: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One LSTM step, by the book's equations. ``x: (B, D)``, ``h_prev, c_prev: (B, H)`` -> ``h, c: (B, H)``."""
+    # [i; f; g; o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    gates = F.linear(x, weight_ih, bias_ih) + F.linear(h_prev, weight_hh, bias_hh)  # (B, 4H)
+    i, f, g, o = gates.chunk(4, 1)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    # c_t = f * c_{t-1} + i * g
+    c = f * c_prev + i * g
+    # h_t = o * tanh(c_t)
+    h = o * c.tanh()
+    return h, c
+
+
+def _lstm_loop(
+    xw: torch.Tensor,
+    h_0: torch.Tensor,
+    c_0: torch.Tensor,
+    weight_hh: torch.Tensor,
+    mask: torch.Tensor | None,
+    keep: bool,
+) -> tuple[torch.Tensor, ...]:
+    """The recurrence, no autograd. ``xw: (T, B, 4H)`` projected inputs (biases included).
+
+    Returns ``y: (T, B, H)`` (the state h_t of every step), ``c_n: (B, H)``
+    and, with ``keep``, the caches: gate activations ``(T, B, 4, H)``,
+    ``cs: (T+1, B, H)`` (``c_0`` then every c_t) and ``tanh(c_t): (T, B, H)``.
+    Without ``keep`` one step's buffers are reused: a forward-only run saves nothing.
+    """
+    T, B, G = xw.shape
+    H = G // 4
+    n = T if keep else 1
+    matmul = StepMatmul(weight_hh, B)  # h W_hh^T, T times with the same W_hh
+    y = xw.new_empty((T, B, H))
+    cs = xw.new_empty((n + 1 if keep else 1, B, H))
+    cs[0] = c_0
+    acts = xw.new_empty((n, B, 4, H))  # i, f, g, o after their nonlinearities
+    tanh_cs = xw.new_empty((n, B, H))
+    # Views made once: slicing inside the loop costs Python time at every step.
+    xw_steps, y_steps, c_steps, tanh_c_steps = xw.unbind(0), y.unbind(0), cs.unbind(0), tanh_cs.unbind(0)
+    act_steps = acts.view(n, B, G).unbind(0)  # (B, 4H) each
+    i_steps, f_steps, g_steps, o_steps = (acts[:, :, k].unbind(0) for k in range(4))
+    mask_steps = mask.unbind(0) if mask is not None else None  # (B, 1) each
+    h, c = h_0, c_steps[0]
+    for t in range(T):
+        s = t if keep else 0
+        c_out = c_steps[t + 1] if keep else c  # without keep, c is updated in place
+        # [a_i; a_f; a_g; a_o] = xw_t + h_{t-1} W_hh^T
+        gates = matmul(h, xw_steps[t])  # (B, 4H)
+        # i, f, o = sigmoid(a) ; g = tanh(a_g)  (sigmoid on all four, then g's slot overwritten)
+        torch.sigmoid(gates, out=act_steps[s])
+        torch.tanh(gates[:, 2 * H : 3 * H], out=g_steps[s])
+        i, f, g, o = i_steps[s], f_steps[s], g_steps[s], o_steps[s]
+        if mask_steps is None:
+            # c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
+            torch.mul(f, c, out=c_out).addcmul_(i, g)
+            torch.tanh(c_out, out=tanh_c_steps[s])
+            torch.mul(o, tanh_c_steps[s], out=y_steps[t])
+        else:
+            # past a sequence's end the state stays frozen: c_t = c_{t-1}, h_t = h_{t-1}
+            torch.where(mask_steps[t], torch.addcmul(f * c, i, g), c, out=c_out)
+            torch.tanh(c_out, out=tanh_c_steps[s])
+            torch.where(mask_steps[t], o * tanh_c_steps[s], h, out=y_steps[t])
+        h, c = y_steps[t], c_out
+    return y, c, acts, cs, tanh_cs
+
+
+class LSTMSequence(torch.autograd.Function):
+    """One layer, one direction, whole sequence: ``(xw, h_0, c_0, W_hh, mask) -> (y, h_n, c_n)``.
+
+    ``xw: (T, B, 4H)`` projected inputs, ``h_0, c_0: (B, H)``, ``W_hh: (4H, H)``,
+    ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, xw, h_0, c_0, weight_hh, mask):  # type: ignore[override]
+        y, c_n, acts, cs, tanh_cs = _lstm_loop(xw, h_0, c_0, weight_hh, mask, keep=True)
+        ctx.save_for_backward(acts, cs, tanh_cs, y, h_0, weight_hh, mask)
+        return y, y[-1].clone(), c_n.clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, dy, dh_n, dc_n):  # type: ignore[override]
+        acts, cs, tanh_c, y, h_0, weight_hh, mask = ctx.saved_tensors
+        T, B, _, H = acts.shape
+        i, f, g, o = acts.unbind(2)  # (T, B, H) each
+        # Local derivatives of all steps at once, outside the loop. With a = the
+        # gate pre-activations, sigmoid'(a) = s (1 - s) and tanh'(a) = 1 - g^2:
+        local = acts * (1 - acts)  # (T, B, 4, H); the g slot is replaced below
+        local[:, :, 0] *= g  # dc/da_i = g * sigmoid'(a_i)
+        local[:, :, 1] *= cs[:-1]  # dc/da_f = c_{t-1} * sigmoid'(a_f)
+        torch.mul(i, 1 - g * g, out=local[:, :, 2])  # dc/da_g = i * tanh'(a_g)
+        local[:, :, 3] *= tanh_c  # dh/da_o = tanh(c_t) * sigmoid'(a_o)
+        dc_from_h = o * (1 - tanh_c * tanh_c)  # dh/dc = o * tanh'(c_t)
+        matmul = StepMatmul(weight_hh.t(), B)  # da W_hh, T times with the same W_hh
+        dgates = torch.empty_like(acts).view(T, B, 4 * H)  # dL/da for every step
+        dgate_steps, local_steps = dgates.unbind(0), local.view(T, B, 4 * H).unbind(0)
+        dy_steps, f_steps, dc_from_h_steps = dy.unbind(0), f.unbind(0), dc_from_h.unbind(0)
+        if mask is not None:
+            valid = mask.to(dgates.dtype)  # (T, B, 1): 1 while t < length
+            valid_steps, frozen_steps = valid.unbind(0), (1 - valid).unbind(0)
+        dh, dc = dh_n, dc_n
+        for t in reversed(range(T)):
+            dh = dh + dy_steps[t]  # h_t feeds y_t and step t+1
+            if mask is not None:
+                # a frozen step hands its gradient straight to step t-1
+                dh_frozen, dh = dh * frozen_steps[t], dh * valid_steps[t]
+                dc_frozen, dc = dc * frozen_steps[t], dc * valid_steps[t]
+            dc = torch.addcmul(dc, dh, dc_from_h_steps[t])  # + backprop through h_t = o * tanh(c_t)
+            # [da_i, da_f, da_g, da_o] = [dc, dc, dc, dh] * local
+            torch.mul(torch.cat([dc, dc, dc, dh], 1), local_steps[t], out=dgate_steps[t])
+            if mask is None:
+                dh = matmul(dgate_steps[t])  # dh_{t-1} = da W_hh
+                dc = dc * f_steps[t]  # dc_{t-1} = dc * f
+            else:
+                dh = matmul(dgate_steps[t], dh_frozen)
+                dc = torch.addcmul(dc_frozen, dc, f_steps[t])
+        dweight_hh = None
+        if ctx.needs_input_grad[3]:
+            # dW_hh = sum_t da_t^T h_{t-1}: one matmul over steps 1..T-1, plus step 0's h_0
+            dweight_hh = torch.addmm(dgates[0].t() @ h_0, dgates[1:].reshape(-1, 4 * H).t(), y[:-1].reshape(-1, H))
+        return dgates, dh, dc, dweight_hh, None
+
+
+def lstm_sequence(
+    xw: torch.Tensor,
+    h_0: torch.Tensor,
+    c_0: torch.Tensor,
+    weight_hh: torch.Tensor,
+    mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run the LSTM recurrence over projected inputs ``xw: (T, B, 4H)`` -> ``y: (T, B, H), h_n, c_n``.
+
+    Uses :class:`LSTMSequence` when a gradient is needed, else a loop that saves nothing.
+    """
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h_0, c_0, weight_hh)):
+        return LSTMSequence.apply(xw, h_0, c_0, weight_hh, mask)
+    with torch.no_grad():
+        y, c_n = _lstm_loop(xw, h_0, c_0, weight_hh, mask, keep=False)[:2]
+        return y, y[-1], c_n
+
+
+class LSTM(RecurrentBase):
+    """Multi-layer LSTM, a drop-in for ``torch.nn.LSTM`` (same arguments, names, init, shapes).
+
+    ``forward(input, hx=None) -> (output, (h_n, c_n))`` with ``input: (T, B, D)``
+    (``(B, T, D)`` if ``batch_first``), unbatched ``(T, D)`` or a
+    ``PackedSequence``; ``hx = (h_0, c_0)``, each ``(num_layers * dirs, B, H)``;
+    ``output: (T, B, dirs * H)``. Projections (``proj_size > 0``) are not supported.
+    """
+
+    gate_multiplier = 4
+    state_names = ("h_0", "c_0")
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if isinstance(proj_size, bool) or proj_size != 0:
+            raise ValueError(
+                f"proj_size must be 0: LSTM projections (proj_size > 0) are not supported by "
+                f"lstmlib.nn.LSTM; got proj_size={proj_size!r}. Use torch.nn.LSTM for projections."
+            )
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+        self.proj_size = 0
+
+    def _run_layer(self, x, state, params, mask):
+        h_0, c_0 = state
+        xw = project_inputs(x, params["weight_ih"], params.get("bias_ih"), params.get("bias_hh"))  # (T, B, 4H)
+        y, h_n, c_n = lstm_sequence(xw, h_0, c_0, params["weight_hh"], mask)
+        return y, (h_n, c_n)
+
+
+class LSTMCell(RecurrentCellBase):
+    """One LSTM step, a drop-in for ``torch.nn.LSTMCell``.
+
+    ``forward(input, hx=None) -> (h, c)``; ``input: (B, D)`` or ``(D,)``;
+    ``hx = (h_0, c_0)``, each ``(B, H)`` or ``(H,)``.
+    """
+
+    gate_multiplier = 4
+    state_names = ("h_0", "c_0")
+
+    def _step(self, x, state):
+        h_prev, c_prev = state
+        return lstm_cell(x, h_prev, c_prev, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)

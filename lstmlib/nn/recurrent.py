@@ -1,0 +1,409 @@
+"""The shared composition of every recurrent module in :mod:`lstmlib.nn`.
+
+cell -> layer -> bidirectional -> stack. A cell type (LSTM, RNN; GRU, peephole
+LSTM and ConvLSTM later) plugs into :class:`RecurrentBase` by declaring only
+
+* ``gate_multiplier``  -- rows of ``weight_ih`` per hidden unit (4 LSTM, 3 GRU, 1 RNN);
+* ``state_names``      -- ``("h_0",)``, or ``("h_0", "c_0")`` for a cell with a cell state;
+* ``_parameter_shapes`` -- to add per-layer parameters (peepholes) or change them (convolutions);
+* ``_run_layer``       -- run ONE layer in ONE direction over a whole sequence.
+
+Everything else lives here, once: parameter registration by layer and
+direction with PyTorch's names and initialisation, input validation,
+``batch_first``, unbatched input, ``PackedSequence`` (variable lengths),
+bidirectional runs (each sequence reversed within its own length), stacking
+with inter-layer dropout and the ``h_n`` layout (layer-major, direction-minor).
+
+Variable lengths are handled with a time mask: ``mask[t, b]`` is True while
+``t < length[b]``; a kernel keeps the state frozen where the mask is False, so
+the final state is the state at each sequence's last valid step.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .. import _checks
+
+__all__ = ["RecurrentBase", "RecurrentCellBase", "StepMatmul", "project_inputs", "reverse_in_time"]
+
+
+def project_inputs(
+    x: torch.Tensor, weight_ih: torch.Tensor, bias_ih: torch.Tensor | None, bias_hh: torch.Tensor | None
+) -> torch.Tensor:
+    """Project every time step at once: ``x @ W_ih^T + b_ih + b_hh``.
+
+    Hoisting this matmul out of the time loop turns T small products into one
+    big one; ordinary autograd differentiates it.
+    ``x: (T, B, D)``, ``weight_ih: (G, D)``, biases ``(G,)`` or None -> ``(T, B, G)``.
+    """
+    T, B, D = x.shape
+    x_flat = x.reshape(T * B, D)  # (T*B, D)
+    if bias_ih is None:
+        projected = x_flat @ weight_ih.t()
+    else:
+        projected = torch.addmm(bias_ih + bias_hh, x_flat, weight_ih.t())
+    return projected.view(T, B, -1)  # (T, B, G)
+
+
+@functools.cache
+def _onednn_available() -> bool:
+    """Whether oneDNN's linear with a pre-packed weight works here (probed once, on CPU)."""
+    try:
+        if not torch.backends.mkldnn.is_available():
+            return False
+        ops = torch.ops.mkldnn
+        # Fixed values, not torch.randn: probing must not advance the user's random stream.
+        weight = torch.arange(24, dtype=torch.float32).view(6, 4) / 24
+        x = torch.arange(12, dtype=torch.float32).view(3, 4) / 12
+        other = torch.ones(3, 6)
+        packed = ops._reorder_linear_weight(weight, 3)
+        got = ops._linear_pointwise.binary(x, other, packed, None, "add")
+        return bool(torch.allclose(got, torch.addmm(other, x, weight.t()), atol=1e-5))
+    except Exception:  # an older or newer torch without these ops: use plain addmm
+        return False
+
+
+class StepMatmul:
+    """``x @ W^T (+ other)`` for the many small products of a time loop, ``W: (G, K)``.
+
+    Inside a recurrence the same ``W`` meets a new ``x: (B, K)`` at every step.
+    On CPU in float32 the product goes through oneDNN with ``W`` reordered once
+    into its blocked layout (as ``torch.nn.LSTM``'s own CPU kernel does), which
+    is markedly faster for these skinny products than the generic BLAS call;
+    everywhere else (CUDA, float64, ...) it is a plain ``addmm``.
+    """
+
+    def __init__(self, weight: torch.Tensor, batch: int) -> None:
+        self.weight_t = weight.t()  # (K, G)
+        self.packed = None
+        if weight.device.type == "cpu" and weight.dtype == torch.float32 and _onednn_available():
+            self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
+
+    def __call__(self, x: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
+        if self.packed is None:
+            return x @ self.weight_t if other is None else torch.addmm(other, x, self.weight_t)
+        if other is None:
+            return torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "")
+        return torch.ops.mkldnn._linear_pointwise.binary(x, other, self.packed, None, "add")
+
+
+def _time_mask(lengths: torch.Tensor, T: int, device: torch.device) -> torch.Tensor:
+    """``mask[t, b, 0] = t < lengths[b]``: (T, B, 1) bool on ``device``."""
+    steps = torch.arange(T).unsqueeze(1)  # (T, 1)
+    return (steps < lengths.unsqueeze(0)).unsqueeze(2).to(device)  # (T, B, 1)
+
+
+def _reverse_index(lengths: torch.Tensor, T: int, device: torch.device) -> torch.Tensor:
+    """Index that reverses each sequence within its own length, padding left in place: (T, B)."""
+    steps = torch.arange(T).unsqueeze(1)  # (T, 1)
+    last = lengths.unsqueeze(0) - 1  # (1, B)
+    return torch.where(steps <= last, last - steps, steps).to(device)  # (T, B)
+
+
+def reverse_in_time(x: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
+    """Reverse ``x: (T, B, ...)`` in time; with ``index`` (T, B), within each sequence's length.
+
+    The permutation is its own inverse, so the same call undoes it.
+    """
+    if index is None:
+        return x.flip(0)
+    index = index.view(index.shape + (1,) * (x.ndim - 2)).expand_as(x)
+    return x.gather(0, index)
+
+
+def _check_state_type(state_names: tuple[str, ...], hx: Any) -> tuple[Any, ...]:
+    """Unpack ``hx`` into one object per state: a tensor ``h_0``, or a tuple ``(h_0, c_0)``."""
+    if len(state_names) == 1:
+        _checks.check_array_type("hx", hx, torch.Tensor, f"a torch.Tensor {state_names[0]}")
+        return (hx,)
+    what = f"a tuple ({', '.join(state_names)}) of {len(state_names)} tensors"
+    _checks.check_array_type("hx", hx, (tuple, list), what)
+    if len(hx) != len(state_names):
+        raise ValueError(f"hx must be {what}; got a {type(hx).__name__} of {len(hx)} item(s)")
+    for k, (name, tensor) in enumerate(zip(state_names, hx)):
+        _checks.check_array_type(f"hx[{k}] ({name})", tensor, torch.Tensor, "a torch.Tensor")
+    return tuple(hx)
+
+
+def _check_states(
+    state_names: tuple[str, ...], hx: Any, expected: tuple[int, ...], layout: str, x: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
+    """Validate the initial states against ``expected`` shape and the dtype of ``x``."""
+    states = _check_state_type(state_names, hx)
+    for k, (name, state) in enumerate(zip(state_names, states)):
+        label = name if len(states) == 1 else f"hx[{k}] ({name})"
+        _checks.check_shape(label, state, expected, layout)
+        _checks.check_same_dtype(label, state, "input", x)
+    return states
+
+
+def _check_features(name: str, x: torch.Tensor, ranks: tuple[int, ...], layout: str, size: int, ref: Any) -> None:
+    """Rank, floating dtype equal to the parameters' dtype, last-axis size ``size``."""
+    _checks.check_rank(name, x, ranks, layout)
+    _checks.check_floating(name, x)
+    _checks.check_same_dtype(name, x, "the parameters", ref)
+    _checks.check_axis_size(name, x, x.ndim - 1, size, "D", layout)
+
+
+def _check_common_args(input_size: Any, hidden_size: Any, bias: Any) -> tuple[int, int, bool]:
+    return (
+        _checks.check_positive_int("input_size", input_size),
+        _checks.check_positive_int("hidden_size", hidden_size),
+        _checks.check_bool("bias", bias),
+    )
+
+
+class RecurrentBase(nn.Module):
+    """A stack of (optionally bidirectional) recurrent layers, ``torch.nn.RNNBase``-compatible.
+
+    ``forward(input, hx=None)`` takes ``input: (T, B, D)`` (``(B, T, D)`` with
+    ``batch_first``), unbatched ``(T, D)`` or a ``PackedSequence``, and initial
+    states of shape ``(num_layers * num_directions, B, H)`` (``(L * dirs, H)``
+    unbatched). It returns ``output: (T, B, dirs * H)`` and the final states in
+    the same layout as the initial ones.
+    """
+
+    gate_multiplier: int = 1
+    state_names: tuple[str, ...] = ("h_0",)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = _check_common_args(input_size, hidden_size, bias)
+        self.num_layers = _checks.check_positive_int("num_layers", num_layers)
+        self.batch_first = _checks.check_bool("batch_first", batch_first)
+        self.dropout = _checks.check_probability("dropout", dropout)
+        self.bidirectional = _checks.check_bool("bidirectional", bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(
+                "dropout acts between stacked layers (never after the last one), so dropout="
+                f"{self.dropout} with num_layers=1 has no effect",
+                UserWarning,
+                stacklevel=2,
+            )
+        # Register in torch's order (layer-major, then direction, then w_ih, w_hh, b_ih, b_hh):
+        # with the same seed, reset_parameters() then draws exactly torch's weights.
+        self._all_weights: list[list[str]] = []
+        self._stems: list[list[str]] = []
+        for layer in range(self.num_layers):
+            layer_input_size = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                suffix = "_reverse" if direction == 1 else ""
+                shapes = self._parameter_shapes(layer_input_size)
+                names = [f"{stem}_l{layer}{suffix}" for stem in shapes]
+                for name, shape in zip(names, shapes.values()):
+                    self.register_parameter(name, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
+                self._all_weights.append(names)
+                self._stems.append(list(shapes))
+        self._flat_weights_names = [name for names in self._all_weights for name in names]
+        self.reset_parameters()
+
+    # ---- what a cell type plugs in -------------------------------------------------------
+    def _parameter_shapes(self, layer_input_size: int) -> dict[str, tuple[int, ...]]:
+        """Parameters of one layer in one direction, by stem, in registration order."""
+        G, H = self.gate_multiplier * self.hidden_size, self.hidden_size
+        shapes = {"weight_ih": (G, layer_input_size), "weight_hh": (G, H)}
+        if self.bias:
+            shapes.update(bias_ih=(G,), bias_hh=(G,))
+        return shapes
+
+    def _run_layer(
+        self,
+        x: torch.Tensor,
+        state: tuple[torch.Tensor, ...],
+        params: dict[str, torch.Tensor],
+        mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Run one layer in one (forward-in-time) direction.
+
+        ``x: (T, B, D_layer)``, each state ``(B, H)``, ``params`` by stem (a
+        missing bias reads as None), ``mask: (T, B, 1)`` bool or None
+        -> ``y: (T, B, H)`` and the final states, frozen where the mask is False.
+        """
+        raise NotImplementedError
+
+    # ---- shared machinery ----------------------------------------------------------------
+    def reset_parameters(self) -> None:
+        """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), in registration order (as torch)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def flatten_parameters(self) -> None:
+        """No-op, kept so code written for ``torch.nn.LSTM`` (cuDNN) runs unchanged."""
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0),
+                              ("bidirectional", False)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        return s
+
+    def _layer_parameters(self, k: int) -> dict[str, torch.Tensor]:
+        return {stem: getattr(self, name) for stem, name in zip(self._stems[k], self._all_weights[k])}
+
+    def _input_layout(self, ndim: int) -> str:
+        if ndim == 2:
+            return "(T, D)"
+        return "(B, T, D)" if self.batch_first else "(T, B, D)"
+
+    def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
+        weight = getattr(self, self._all_weights[0][0])
+        lengths = None
+        if isinstance(input, PackedSequence):
+            _check_features("input.data", input.data, (2,), "(sum of lengths, D)", self.input_size, weight)
+            # Unpack in sorted order (longest first), as torch runs packed batches.
+            x, lengths = pad_packed_sequence(PackedSequence(input.data, input.batch_sizes))  # (T, B, D)
+            is_batched = True
+        else:
+            _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor or a PackedSequence")
+            ranks_layout = f"{self._input_layout(3)}, or {self._input_layout(2)} unbatched"
+            _checks.check_rank("input", input, (3, 2), ranks_layout)
+            _check_features("input", input, (3, 2), self._input_layout(input.ndim), self.input_size, weight)
+            is_batched = input.ndim == 3
+            _checks.check_nonempty_time("input", input, axis=1 if (self.batch_first and is_batched) else 0)
+            x = input if is_batched else input.unsqueeze(1)
+            if self.batch_first and is_batched:
+                x = x.transpose(0, 1)
+            x = x.contiguous()  # (T, B, D)
+
+        num_states = self.num_layers * self.num_directions
+        B = x.shape[1]
+        if hx is None:
+            zeros = x.new_zeros((num_states, B, self.hidden_size))
+            states = tuple(zeros for _ in self.state_names)
+        else:
+            expected = (num_states, B, self.hidden_size) if is_batched else (num_states, self.hidden_size)
+            layout = "(num_layers * num_directions, B, H)" if is_batched else "(num_layers * num_directions, H)"
+            states = _check_states(self.state_names, hx, expected, layout, x)
+            if not is_batched:
+                states = tuple(s.unsqueeze(1) for s in states)
+            if lengths is not None and input.sorted_indices is not None:
+                states = tuple(s.index_select(1, input.sorted_indices) for s in states)
+
+        output, finals = self._run_stack(x, states, lengths)  # (T, B, dirs*H), each (L*dirs, B, H)
+
+        if lengths is not None:
+            data = pack_padded_sequence(output, lengths).data
+            output = PackedSequence(data, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
+            if input.unsorted_indices is not None:
+                finals = tuple(s.index_select(1, input.unsorted_indices) for s in finals)
+        elif not is_batched:
+            output = output.squeeze(1)
+            finals = tuple(s.squeeze(1) for s in finals)
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, (finals if len(finals) > 1 else finals[0])
+
+    def _run_stack(
+        self, x: torch.Tensor, states: tuple[torch.Tensor, ...], lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """``x: (T, B, D)``, states ``(L*dirs, B, H)``, lengths ``(B,)`` or None."""
+        T = x.shape[0]
+        mask = reverse_index = None
+        if lengths is not None and bool((lengths < T).any()):
+            mask = _time_mask(lengths, T, x.device)  # (T, B, 1)
+            reverse_index = _reverse_index(lengths, T, x.device)  # (T, B)
+        initial = [s.unbind(0) for s in states]
+        finals: list[list[torch.Tensor]] = [[] for _ in states]
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                k = layer * self.num_directions + direction  # h_n row: layer-major, direction-minor
+                state = tuple(s[k] for s in initial)
+                seq = layer_input if direction == 0 else reverse_in_time(layer_input, reverse_index)
+                y, final = self._run_layer(seq, state, self._layer_parameters(k), mask)  # (T, B, H)
+                outputs.append(y if direction == 0 else reverse_in_time(y, reverse_index))
+                for acc, s in zip(finals, final):
+                    acc.append(s)
+            layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)  # (T, B, dirs*H)
+            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        return layer_input, tuple(torch.stack(acc, 0) for acc in finals)
+
+
+class RecurrentCellBase(nn.Module):
+    """One time step, ``torch.nn.RNNCellBase``-compatible: ``forward(input, hx=None)``.
+
+    ``input: (B, D)`` or unbatched ``(D,)``; states ``(B, H)`` or ``(H,)``.
+    A cell type declares ``gate_multiplier``, ``state_names`` and ``_step``.
+    """
+
+    gate_multiplier: int = 1
+    state_names: tuple[str, ...] = ("h_0",)
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = _check_common_args(input_size, hidden_size, bias)
+        G = self.gate_multiplier * self.hidden_size
+        factory = {"device": device, "dtype": dtype}
+        self.weight_ih = nn.Parameter(torch.empty((G, self.input_size), **factory))
+        self.weight_hh = nn.Parameter(torch.empty((G, self.hidden_size), **factory))
+        if self.bias:
+            self.bias_ih = nn.Parameter(torch.empty(G, **factory))
+            self.bias_hh = nn.Parameter(torch.empty(G, **factory))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), in registration order (as torch)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+    def _step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        """``x: (B, D)``, states ``(B, H)`` -> new states ``(B, H)``."""
+        raise NotImplementedError
+
+    def forward(self, input: Any, hx: Any = None) -> Any:
+        _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor")
+        _checks.check_rank("input", input, (2, 1), "(B, D), or (D,) unbatched")
+        _check_features("input", input, (2, 1), "(B, D)" if input.ndim == 2 else "(D,)",
+                        self.input_size, self.weight_ih)
+        is_batched = input.ndim == 2
+        x = input if is_batched else input.unsqueeze(0)  # (B, D)
+        if hx is None:
+            zeros = x.new_zeros((x.shape[0], self.hidden_size))
+            states = tuple(zeros for _ in self.state_names)
+        else:
+            expected = (x.shape[0], self.hidden_size) if is_batched else (self.hidden_size,)
+            states = _check_states(self.state_names, hx, expected, "(B, H)" if is_batched else "(H,)", x)
+            if not is_batched:
+                states = tuple(s.unsqueeze(0) for s in states)
+        new = self._step(x, states)  # each (B, H)
+        if not is_batched:
+            new = tuple(s.squeeze(0) for s in new)
+        return new if len(new) > 1 else new[0]

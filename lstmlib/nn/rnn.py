@@ -1,0 +1,176 @@
+"""The plain (Elman) RNN: drop-in twins of ``torch.nn.RNN`` and ``torch.nn.RNNCell``.
+
+``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` with ``act`` tanh or relu.
+Same design as :mod:`lstmlib.nn.lstm`: the input projection is hoisted out of
+the loop, and :class:`RNNSequence` runs the recurrence with a hand-written
+backward.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.autograd.function import once_differentiable
+from torch.nn import functional as F
+
+from .. import _checks
+from .recurrent import RecurrentBase, RecurrentCellBase, StepMatmul, project_inputs
+
+__all__ = ["RNN", "RNNCell", "RNNSequence", "rnn_cell", "rnn_sequence"]
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+def rnn_cell(
+    x: torch.Tensor,
+    h_prev: torch.Tensor,
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias_ih: torch.Tensor | None = None,
+    bias_hh: torch.Tensor | None = None,
+    nonlinearity: str = "tanh",
+) -> torch.Tensor:
+    """One RNN step. ``x: (B, D)``, ``h_prev: (B, H)`` -> ``h: (B, H)``."""
+    # h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+    pre = F.linear(x, weight_ih, bias_ih) + F.linear(h_prev, weight_hh, bias_hh)  # (B, H)
+    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+
+
+def _activate(pre: torch.Tensor, nonlinearity: str, out: torch.Tensor) -> torch.Tensor:
+    """``tanh(pre)`` or ``relu(pre)`` written into ``out``."""
+    return torch.tanh(pre, out=out) if nonlinearity == "tanh" else torch.clamp_min(pre, 0, out=out)
+
+
+def _rnn_loop(
+    xw: torch.Tensor, h_0: torch.Tensor, weight_hh: torch.Tensor, mask: torch.Tensor | None, nonlinearity: str
+) -> torch.Tensor:
+    """The recurrence, no autograd: ``xw: (T, B, H)`` -> ``y: (T, B, H)``, the state h_t of every step."""
+    T, B, H = xw.shape
+    matmul = StepMatmul(weight_hh, B)  # h W_hh^T, T times with the same W_hh
+    y = torch.empty_like(xw)
+    xw_steps, y_steps = xw.unbind(0), y.unbind(0)
+    mask_steps = mask.unbind(0) if mask is not None else None  # (B, 1) each
+    h = h_0
+    for t in range(T):
+        # h_t = act(xw_t + h_{t-1} W_hh^T)
+        pre = matmul(h, xw_steps[t])  # (B, H)
+        if mask_steps is None:
+            _activate(pre, nonlinearity, out=y_steps[t])
+        else:  # frozen past the sequence's end: h_t = h_{t-1}
+            torch.where(mask_steps[t], _activate(pre, nonlinearity, out=pre), h, out=y_steps[t])
+        h = y_steps[t]
+    return y
+
+
+class RNNSequence(torch.autograd.Function):
+    """One layer, one direction, whole sequence: ``(xw, h_0, W_hh, mask, nonlinearity) -> (y, h_n)``.
+
+    ``xw: (T, B, H)`` projected inputs, ``h_0: (B, H)``, ``W_hh: (H, H)``,
+    ``mask: (T, B, 1)`` bool or None, ``nonlinearity`` 'tanh' or 'relu'.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, xw, h_0, weight_hh, mask, nonlinearity):  # type: ignore[override]
+        y = _rnn_loop(xw, h_0, weight_hh, mask, nonlinearity)
+        ctx.nonlinearity = nonlinearity
+        ctx.save_for_backward(y, h_0, weight_hh, mask)
+        return y, y[-1].clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, dy, dh_n):  # type: ignore[override]
+        y, h_0, weight_hh, mask = ctx.saved_tensors
+        T, B, H = y.shape
+        # act'(pre) from the output, for all steps at once: tanh' = 1 - h^2, relu' = [h > 0]
+        slope = 1 - y * y if ctx.nonlinearity == "tanh" else (y > 0).to(y.dtype)
+        if mask is not None:
+            valid = mask.to(y.dtype)  # (T, B, 1)
+            slope = slope * valid  # a frozen step has no pre-activation gradient
+            frozen_steps = (1 - valid).unbind(0)
+        matmul = StepMatmul(weight_hh.t(), B)  # dpre W_hh, T times with the same W_hh
+        dpre = torch.empty_like(y)  # dL/d(pre-activation): (T, B, H)
+        dpre_steps, slope_steps, dy_steps = dpre.unbind(0), slope.unbind(0), dy.unbind(0)
+        dh = dh_n
+        for t in reversed(range(T)):
+            dh = dh + dy_steps[t]  # h_t feeds y_t and step t+1
+            torch.mul(dh, slope_steps[t], out=dpre_steps[t])  # backprop through act
+            # dh_{t-1} = dpre W_hh (+ the gradient a frozen step hands straight back)
+            dh = matmul(dpre_steps[t]) if mask is None else matmul(dpre_steps[t], dh * frozen_steps[t])
+        dweight_hh = None
+        if ctx.needs_input_grad[2]:
+            # dW_hh = sum_t dpre_t^T h_{t-1}: one matmul over steps 1..T-1, plus step 0's h_0
+            dweight_hh = torch.addmm(dpre[0].t() @ h_0, dpre[1:].reshape(-1, H).t(), y[:-1].reshape(-1, H))
+        return dpre, dh, dweight_hh, None, None
+
+
+def rnn_sequence(
+    xw: torch.Tensor,
+    h_0: torch.Tensor,
+    weight_hh: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    nonlinearity: str = "tanh",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run the RNN recurrence over projected inputs ``xw: (T, B, H)`` -> ``y: (T, B, H), h_n: (B, H)``."""
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h_0, weight_hh)):
+        return RNNSequence.apply(xw, h_0, weight_hh, mask, nonlinearity)
+    with torch.no_grad():
+        y = _rnn_loop(xw, h_0, weight_hh, mask, nonlinearity)
+        return y, y[-1]
+
+
+class RNN(RecurrentBase):
+    """Multi-layer Elman RNN, a drop-in for ``torch.nn.RNN`` (``nonlinearity`` 'tanh' or 'relu').
+
+    ``forward(input, hx=None) -> (output, h_n)``; shapes as :class:`lstmlib.nn.LSTM`.
+    """
+
+    gate_multiplier = 1
+    state_names = ("h_0",)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        chosen = _checks.check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+        self.nonlinearity = chosen
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
+
+    def _run_layer(self, x, state, params, mask):
+        (h_0,) = state
+        xw = project_inputs(x, params["weight_ih"], params.get("bias_ih"), params.get("bias_hh"))  # (T, B, H)
+        y, h_n = rnn_sequence(xw, h_0, params["weight_hh"], mask, self.nonlinearity)
+        return y, (h_n,)
+
+
+class RNNCell(RecurrentCellBase):
+    """One RNN step, a drop-in for ``torch.nn.RNNCell``: ``forward(input, hx=None) -> h``."""
+
+    gate_multiplier = 1
+    state_names = ("h_0",)
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+        device: Any = None, dtype: Any = None,
+    ) -> None:
+        chosen = _checks.check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+        self.nonlinearity = chosen
+
+    def _step(self, x, state):
+        (h_prev,) = state
+        return (rnn_cell(x, h_prev, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity),)
