@@ -1,7 +1,7 @@
 # The executable LSTM book: `make book` builds it, `make test` tests it.
 # Both bootstrap the project virtualenv .venv from requirements.txt (plus
 # `pip install -e .` for lstmlib) when it is missing or older than the
-# files that define it, so a fresh clone needs only python3 (3.10+) and make.
+# files that define it, so a fresh clone needs only python3 (3.11+) and make.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Two pytest workers; each keeps one BLAS/torch thread so they share the two
 # cores instead of fighting over them.
-TEST_ENV := MPLBACKEND=Agg OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1
+TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 CHAPTERS := chapters
 
 .PHONY: all book test lab notebooks bench clean venv
@@ -18,9 +18,10 @@ all: book
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -41,8 +42,9 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(CHAPTERS)
 
 ## notebooks: re-execute every chapter in place, storing widget state
+## (one thread per kernel, as under `make test`, so the stored outputs are the ones nbval reproduces)
 notebooks: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python scripts/execute_notebooks.py $(CHAPTERS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python scripts/execute_notebooks.py $(CHAPTERS)
 
 ## bench: lstmlib.nn against torch.nn, as ratios measured in one run
 bench: $(STAMP)

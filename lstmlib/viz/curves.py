@@ -10,7 +10,7 @@ from lstmlib.train import History
 
 
 def plot_loss(history: History, *, ax=None, label: str | None = None, baseline: float | None = None,
-              baseline_label: str = "baseline", window: int = 20):
+              baseline_label: str = "baseline", window: int = 20, title: str | None = None):
     """Plot a training loss, raw (faint) and as a running mean over ``window`` steps.
 
     ``baseline`` draws a horizontal reference line, e.g. the loss of guessing.
@@ -26,6 +26,8 @@ def plot_loss(history: History, *, ax=None, label: str | None = None, baseline: 
         ax.axhline(baseline, color="0.5", ls="--", lw=1, label=baseline_label)
     ax.set_xlabel("training step")
     ax.set_ylabel("loss")
+    if title:
+        ax.set_title(title)
     ax.grid(alpha=0.3)
     if label is not None or baseline is not None:
         ax.legend(frameon=False)
