@@ -18,7 +18,8 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-from .recurrent import RecurrentBase, RecurrentCellBase, StepMatmul, project_inputs
+from .kernels import StepMatmul, Tanh, project_inputs
+from .recurrent import RecurrentBase, RecurrentCellBase
 
 __all__ = ["LSTM", "LSTMCell", "LSTMSequence", "lstm_cell", "lstm_sequence"]
 
@@ -73,25 +74,25 @@ def _lstm_loop(
     act_steps = acts.view(n, B, G).unbind(0)  # (B, 4H) each
     i_steps, f_steps, g_steps, o_steps = (acts[:, :, k].unbind(0) for k in range(4))
     mask_steps = mask.unbind(0) if mask is not None else None  # (B, 1) each
+    tanh, g_block = Tanh(xw), slice(2 * H, 3 * H)
     h, c = h_0, c_steps[0]
     for t in range(T):
         s = t if keep else 0
         c_out = c_steps[t + 1] if keep else c  # without keep, c is updated in place
+        i, f, g, o = i_steps[s], f_steps[s], g_steps[s], o_steps[s]
         # [a_i; a_f; a_g; a_o] = xw_t + h_{t-1} W_hh^T
         gates = matmul(h, xw_steps[t])  # (B, 4H)
-        # i, f, o = sigmoid(a) ; g = tanh(a_g)  (sigmoid on all four, then g's slot overwritten)
-        torch.sigmoid(gates, out=act_steps[s])
-        torch.tanh(gates[:, 2 * H : 3 * H], out=g_steps[s])
-        i, f, g, o = i_steps[s], f_steps[s], g_steps[s], o_steps[s]
+        # i, f, o = sigmoid(a_i, a_f, a_o) ; g = tanh(a_g)
+        tanh.sigmoid_but_tanh_in(gates, g_block, out=act_steps[s])
         if mask_steps is None:
             # c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
             torch.mul(f, c, out=c_out).addcmul_(i, g)
-            torch.tanh(c_out, out=tanh_c_steps[s])
+            tanh(c_out, out=tanh_c_steps[s])
             torch.mul(o, tanh_c_steps[s], out=y_steps[t])
         else:
             # past a sequence's end the state stays frozen: c_t = c_{t-1}, h_t = h_{t-1}
             torch.where(mask_steps[t], torch.addcmul(f * c, i, g), c, out=c_out)
-            torch.tanh(c_out, out=tanh_c_steps[s])
+            tanh(c_out, out=tanh_c_steps[s])
             torch.where(mask_steps[t], o * tanh_c_steps[s], h, out=y_steps[t])
         h, c = y_steps[t], c_out
     return y, c, acts, cs, tanh_cs
@@ -118,12 +119,13 @@ class LSTMSequence(torch.autograd.Function):
         i, f, g, o = acts.unbind(2)  # (T, B, H) each
         # Local derivatives of all steps at once, outside the loop. With a = the
         # gate pre-activations, sigmoid'(a) = s (1 - s) and tanh'(a) = 1 - g^2:
-        local = acts * (1 - acts)  # (T, B, 4, H); the g slot is replaced below
+        one = acts.new_ones(())
+        local = torch.addcmul(acts, acts, acts, value=-1)  # s (1 - s): (T, B, 4, H); g's slot replaced below
         local[:, :, 0] *= g  # dc/da_i = g * sigmoid'(a_i)
         local[:, :, 1] *= cs[:-1]  # dc/da_f = c_{t-1} * sigmoid'(a_f)
-        torch.mul(i, 1 - g * g, out=local[:, :, 2])  # dc/da_g = i * tanh'(a_g)
+        torch.mul(i, torch.addcmul(one, g, g, value=-1), out=local[:, :, 2])  # dc/da_g = i * tanh'(a_g)
         local[:, :, 3] *= tanh_c  # dh/da_o = tanh(c_t) * sigmoid'(a_o)
-        dc_from_h = o * (1 - tanh_c * tanh_c)  # dh/dc = o * tanh'(c_t)
+        dc_from_h = o * torch.addcmul(one, tanh_c, tanh_c, value=-1)  # dh/dc = o * tanh'(c_t)
         matmul = StepMatmul(weight_hh.t(), B)  # da W_hh, T times with the same W_hh
         dgates = torch.empty_like(acts).view(T, B, 4 * H)  # dL/da for every step
         dgate_steps, local_steps = dgates.unbind(0), local.view(T, B, 4 * H).unbind(0)
@@ -131,9 +133,9 @@ class LSTMSequence(torch.autograd.Function):
         if mask is not None:
             valid = mask.to(dgates.dtype)  # (T, B, 1): 1 while t < length
             valid_steps, frozen_steps = valid.unbind(0), (1 - valid).unbind(0)
-        dh, dc = dh_n, dc_n
+        dh, dc = dh_n + dy_steps[T - 1], dc_n  # dL/dh_T (via y_T and h_n), dL/dc_T
         for t in reversed(range(T)):
-            dh = dh + dy_steps[t]  # h_t feeds y_t and step t+1
+            dy_prev = dy_steps[t - 1] if t > 0 else None  # h_{t-1} also feeds y_{t-1}
             if mask is not None:
                 # a frozen step hands its gradient straight to step t-1
                 dh_frozen, dh = dh * frozen_steps[t], dh * valid_steps[t]
@@ -142,10 +144,10 @@ class LSTMSequence(torch.autograd.Function):
             # [da_i, da_f, da_g, da_o] = [dc, dc, dc, dh] * local
             torch.mul(torch.cat([dc, dc, dc, dh], 1), local_steps[t], out=dgate_steps[t])
             if mask is None:
-                dh = matmul(dgate_steps[t])  # dh_{t-1} = da W_hh
+                dh = matmul(dgate_steps[t], dy_prev)  # dh_{t-1} = da W_hh + dy_{t-1}
                 dc = dc * f_steps[t]  # dc_{t-1} = dc * f
             else:
-                dh = matmul(dgate_steps[t], dh_frozen)
+                dh = matmul(dgate_steps[t], dh_frozen if dy_prev is None else dh_frozen + dy_prev)
                 dc = torch.addcmul(dc_frozen, dc, f_steps[t])
         dweight_hh = None
         if ctx.needs_input_grad[3]:

@@ -6,7 +6,8 @@ LSTM and ConvLSTM later) plugs into :class:`RecurrentBase` by declaring only
 * ``gate_multiplier``  -- rows of ``weight_ih`` per hidden unit (4 LSTM, 3 GRU, 1 RNN);
 * ``state_names``      -- ``("h_0",)``, or ``("h_0", "c_0")`` for a cell with a cell state;
 * ``_parameter_shapes`` -- to add per-layer parameters (peepholes) or change them (convolutions);
-* ``_run_layer``       -- run ONE layer in ONE direction over a whole sequence.
+* ``_run_layer``       -- run ONE layer in ONE direction over a whole sequence;
+* ``_state_dims``      -- only if a state is not a ``(H,)`` vector per sequence (ConvLSTM's maps).
 
 Everything else lives here, once: parameter registration by layer and
 direction with PyTorch's names and initialisation, input validation,
@@ -21,7 +22,6 @@ the final state is the state at each sequence's last valid step.
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from typing import Any
@@ -33,67 +33,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from .. import _checks
 
-__all__ = ["RecurrentBase", "RecurrentCellBase", "StepMatmul", "project_inputs", "reverse_in_time"]
-
-
-def project_inputs(
-    x: torch.Tensor, weight_ih: torch.Tensor, bias_ih: torch.Tensor | None, bias_hh: torch.Tensor | None
-) -> torch.Tensor:
-    """Project every time step at once: ``x @ W_ih^T + b_ih + b_hh``.
-
-    Hoisting this matmul out of the time loop turns T small products into one
-    big one; ordinary autograd differentiates it.
-    ``x: (T, B, D)``, ``weight_ih: (G, D)``, biases ``(G,)`` or None -> ``(T, B, G)``.
-    """
-    T, B, D = x.shape
-    x_flat = x.reshape(T * B, D)  # (T*B, D)
-    if bias_ih is None:
-        projected = x_flat @ weight_ih.t()
-    else:
-        projected = torch.addmm(bias_ih + bias_hh, x_flat, weight_ih.t())
-    return projected.view(T, B, -1)  # (T, B, G)
-
-
-@functools.cache
-def _onednn_available() -> bool:
-    """Whether oneDNN's linear with a pre-packed weight works here (probed once, on CPU)."""
-    try:
-        if not torch.backends.mkldnn.is_available():
-            return False
-        ops = torch.ops.mkldnn
-        # Fixed values, not torch.randn: probing must not advance the user's random stream.
-        weight = torch.arange(24, dtype=torch.float32).view(6, 4) / 24
-        x = torch.arange(12, dtype=torch.float32).view(3, 4) / 12
-        other = torch.ones(3, 6)
-        packed = ops._reorder_linear_weight(weight, 3)
-        got = ops._linear_pointwise.binary(x, other, packed, None, "add")
-        return bool(torch.allclose(got, torch.addmm(other, x, weight.t()), atol=1e-5))
-    except Exception:  # an older or newer torch without these ops: use plain addmm
-        return False
-
-
-class StepMatmul:
-    """``x @ W^T (+ other)`` for the many small products of a time loop, ``W: (G, K)``.
-
-    Inside a recurrence the same ``W`` meets a new ``x: (B, K)`` at every step.
-    On CPU in float32 the product goes through oneDNN with ``W`` reordered once
-    into its blocked layout (as ``torch.nn.LSTM``'s own CPU kernel does), which
-    is markedly faster for these skinny products than the generic BLAS call;
-    everywhere else (CUDA, float64, ...) it is a plain ``addmm``.
-    """
-
-    def __init__(self, weight: torch.Tensor, batch: int) -> None:
-        self.weight_t = weight.t()  # (K, G)
-        self.packed = None
-        if weight.device.type == "cpu" and weight.dtype == torch.float32 and _onednn_available():
-            self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
-
-    def __call__(self, x: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
-        if self.packed is None:
-            return x @ self.weight_t if other is None else torch.addmm(other, x, self.weight_t)
-        if other is None:
-            return torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "")
-        return torch.ops.mkldnn._linear_pointwise.binary(x, other, self.packed, None, "add")
+__all__ = ["RecurrentBase", "RecurrentCellBase", "reverse_in_time"]
 
 
 def _time_mask(lengths: torch.Tensor, T: int, device: torch.device) -> torch.Tensor:
@@ -242,6 +182,10 @@ class RecurrentBase(nn.Module):
         """
         raise NotImplementedError
 
+    def _state_dims(self, x: torch.Tensor) -> tuple[int, ...]:
+        """Shape of one sequence's state, given the time-major input ``x``: ``(H,)``."""
+        return (self.hidden_size,)
+
     # ---- shared machinery ----------------------------------------------------------------
     def reset_parameters(self) -> None:
         """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), in registration order (as torch)."""
@@ -273,42 +217,10 @@ class RecurrentBase(nn.Module):
         return "(B, T, D)" if self.batch_first else "(T, B, D)"
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
-        weight = getattr(self, self._all_weights[0][0])
-        lengths = None
-        if isinstance(input, PackedSequence):
-            _check_features("input.data", input.data, (2,), "(sum of lengths, D)", self.input_size, weight)
-            # Unpack in sorted order (longest first), as torch runs packed batches.
-            x, lengths = pad_packed_sequence(PackedSequence(input.data, input.batch_sizes))  # (T, B, D)
-            is_batched = True
-        else:
-            _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor or a PackedSequence")
-            ranks_layout = f"{self._input_layout(3)}, or {self._input_layout(2)} unbatched"
-            _checks.check_rank("input", input, (3, 2), ranks_layout)
-            _check_features("input", input, (3, 2), self._input_layout(input.ndim), self.input_size, weight)
-            is_batched = input.ndim == 3
-            _checks.check_nonempty_time("input", input, axis=1 if (self.batch_first and is_batched) else 0)
-            x = input if is_batched else input.unsqueeze(1)
-            if self.batch_first and is_batched:
-                x = x.transpose(0, 1)
-            x = x.contiguous()  # (T, B, D)
-
-        num_states = self.num_layers * self.num_directions
-        B = x.shape[1]
-        if hx is None:
-            zeros = x.new_zeros((num_states, B, self.hidden_size))
-            states = tuple(zeros for _ in self.state_names)
-        else:
-            expected = (num_states, B, self.hidden_size) if is_batched else (num_states, self.hidden_size)
-            layout = "(num_layers * num_directions, B, H)" if is_batched else "(num_layers * num_directions, H)"
-            states = _check_states(self.state_names, hx, expected, layout, x)
-            if not is_batched:
-                states = tuple(s.unsqueeze(1) for s in states)
-            if lengths is not None and input.sorted_indices is not None:
-                states = tuple(s.index_select(1, input.sorted_indices) for s in states)
-
+        x, lengths, is_batched = self._time_major_input(input)  # (T, B, D), (B,) or None
+        states = self._initial_states(hx, x, is_batched, input)  # each (L*dirs, B, H)
         output, finals = self._run_stack(x, states, lengths)  # (T, B, dirs*H), each (L*dirs, B, H)
-
-        if lengths is not None:
+        if lengths is not None:  # back to a PackedSequence laid out exactly as the input
             data = pack_padded_sequence(output, lengths).data
             output = PackedSequence(data, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
             if input.unsorted_indices is not None:
@@ -319,6 +231,42 @@ class RecurrentBase(nn.Module):
         elif self.batch_first:
             output = output.transpose(0, 1)
         return output, (finals if len(finals) > 1 else finals[0])
+
+    def _time_major_input(self, input: Any) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+        """Validate ``input``; return it as ``(T, B, D)``, the lengths (packed input) and whether it was batched.
+
+        A ``PackedSequence`` is unpacked in its sorted order (longest first), as
+        torch runs packed batches; its lengths are then ``(B,)``, on the CPU.
+        """
+        weight = getattr(self, self._all_weights[0][0])
+        if isinstance(input, PackedSequence):
+            _check_features("input.data", input.data, (2,), "(sum of lengths, D)", self.input_size, weight)
+            x, lengths = pad_packed_sequence(PackedSequence(input.data, input.batch_sizes))  # (T, B, D)
+            return x, lengths, True
+        _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor or a PackedSequence")
+        _checks.check_rank("input", input, (3, 2), f"{self._input_layout(3)}, or {self._input_layout(2)} unbatched")
+        _check_features("input", input, (3, 2), self._input_layout(input.ndim), self.input_size, weight)
+        is_batched = input.ndim == 3
+        _checks.check_nonempty_time("input", input, axis=1 if (self.batch_first and is_batched) else 0)
+        x = input if is_batched else input.unsqueeze(1)
+        if self.batch_first and is_batched:
+            x = x.transpose(0, 1)
+        return x.contiguous(), None, is_batched
+
+    def _initial_states(self, hx: Any, x: torch.Tensor, is_batched: bool, input: Any) -> tuple[torch.Tensor, ...]:
+        """Validate ``hx`` (zeros if None); return each state as ``(L*dirs, B, H)``, in the batch order of ``x``."""
+        num_states, B, dims = self.num_layers * self.num_directions, x.shape[1], self._state_dims(x)
+        if hx is None:
+            zeros = x.new_zeros((num_states, B, *dims))
+            return tuple(zeros for _ in self.state_names)
+        expected = (num_states, B, *dims) if is_batched else (num_states, *dims)
+        layout = "(num_layers * num_directions, B, H)" if is_batched else "(num_layers * num_directions, H)"
+        states = _check_states(self.state_names, hx, expected, layout, x)
+        if not is_batched:
+            states = tuple(s.unsqueeze(1) for s in states)
+        if isinstance(input, PackedSequence) and input.sorted_indices is not None:
+            states = tuple(s.index_select(1, input.sorted_indices) for s in states)  # as torch does
+        return states
 
     def _run_stack(
         self, x: torch.Tensor, states: tuple[torch.Tensor, ...], lengths: torch.Tensor | None

@@ -15,7 +15,8 @@ from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from .. import _checks
-from .recurrent import RecurrentBase, RecurrentCellBase, StepMatmul, project_inputs
+from .kernels import StepMatmul, Tanh, project_inputs
+from .recurrent import RecurrentBase, RecurrentCellBase
 
 __all__ = ["RNN", "RNNCell", "RNNSequence", "rnn_cell", "rnn_sequence"]
 
@@ -37,17 +38,14 @@ def rnn_cell(
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
-def _activate(pre: torch.Tensor, nonlinearity: str, out: torch.Tensor) -> torch.Tensor:
-    """``tanh(pre)`` or ``relu(pre)`` written into ``out``."""
-    return torch.tanh(pre, out=out) if nonlinearity == "tanh" else torch.clamp_min(pre, 0, out=out)
-
-
 def _rnn_loop(
     xw: torch.Tensor, h_0: torch.Tensor, weight_hh: torch.Tensor, mask: torch.Tensor | None, nonlinearity: str
 ) -> torch.Tensor:
     """The recurrence, no autograd: ``xw: (T, B, H)`` -> ``y: (T, B, H)``, the state h_t of every step."""
     T, B, H = xw.shape
     matmul = StepMatmul(weight_hh, B)  # h W_hh^T, T times with the same W_hh
+    tanh = Tanh(xw)
+    activate = tanh if nonlinearity == "tanh" else lambda a, out: torch.clamp_min(a, 0, out=out)  # out = act(a)
     y = torch.empty_like(xw)
     xw_steps, y_steps = xw.unbind(0), y.unbind(0)
     mask_steps = mask.unbind(0) if mask is not None else None  # (B, 1) each
@@ -56,9 +54,9 @@ def _rnn_loop(
         # h_t = act(xw_t + h_{t-1} W_hh^T)
         pre = matmul(h, xw_steps[t])  # (B, H)
         if mask_steps is None:
-            _activate(pre, nonlinearity, out=y_steps[t])
+            activate(pre, out=y_steps[t])
         else:  # frozen past the sequence's end: h_t = h_{t-1}
-            torch.where(mask_steps[t], _activate(pre, nonlinearity, out=pre), h, out=y_steps[t])
+            torch.where(mask_steps[t], activate(pre, out=pre), h, out=y_steps[t])
         h = y_steps[t]
     return y
 
@@ -83,7 +81,7 @@ class RNNSequence(torch.autograd.Function):
         y, h_0, weight_hh, mask = ctx.saved_tensors
         T, B, H = y.shape
         # act'(pre) from the output, for all steps at once: tanh' = 1 - h^2, relu' = [h > 0]
-        slope = 1 - y * y if ctx.nonlinearity == "tanh" else (y > 0).to(y.dtype)
+        slope = torch.addcmul(y.new_ones(()), y, y, value=-1) if ctx.nonlinearity == "tanh" else (y > 0).to(y.dtype)
         if mask is not None:
             valid = mask.to(y.dtype)  # (T, B, 1)
             slope = slope * valid  # a frozen step has no pre-activation gradient
@@ -91,12 +89,15 @@ class RNNSequence(torch.autograd.Function):
         matmul = StepMatmul(weight_hh.t(), B)  # dpre W_hh, T times with the same W_hh
         dpre = torch.empty_like(y)  # dL/d(pre-activation): (T, B, H)
         dpre_steps, slope_steps, dy_steps = dpre.unbind(0), slope.unbind(0), dy.unbind(0)
-        dh = dh_n
+        dh = dh_n + dy_steps[T - 1]  # dL/dh_T (via y_T and h_n)
         for t in reversed(range(T)):
-            dh = dh + dy_steps[t]  # h_t feeds y_t and step t+1
+            dy_prev = dy_steps[t - 1] if t > 0 else None  # h_{t-1} also feeds y_{t-1}
             torch.mul(dh, slope_steps[t], out=dpre_steps[t])  # backprop through act
-            # dh_{t-1} = dpre W_hh (+ the gradient a frozen step hands straight back)
-            dh = matmul(dpre_steps[t]) if mask is None else matmul(dpre_steps[t], dh * frozen_steps[t])
+            if mask is None:
+                dh = matmul(dpre_steps[t], dy_prev)  # dh_{t-1} = dpre W_hh + dy_{t-1}
+            else:  # + the gradient a frozen step hands straight back
+                carry = dh * frozen_steps[t]
+                dh = matmul(dpre_steps[t], carry if dy_prev is None else carry + dy_prev)
         dweight_hh = None
         if ctx.needs_input_grad[2]:
             # dW_hh = sum_t dpre_t^T h_{t-1}: one matmul over steps 1..T-1, plus step 0's h_0

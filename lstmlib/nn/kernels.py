@@ -1,0 +1,119 @@
+"""Building blocks of the fast whole-sequence kernels in :mod:`lstmlib.nn`.
+
+* :func:`project_inputs` -- the input projection of every time step as one matmul;
+* :class:`StepMatmul`    -- the T small products ``h W_hh^T`` of a time loop;
+* :class:`Tanh`          -- tanh into a given buffer, fast on CPU.
+
+They only make things faster: each computes exactly what its one-line
+definition says, up to floating-point rounding.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+__all__ = ["StepMatmul", "Tanh", "project_inputs"]
+
+
+def project_inputs(
+    x: torch.Tensor, weight_ih: torch.Tensor, bias_ih: torch.Tensor | None, bias_hh: torch.Tensor | None
+) -> torch.Tensor:
+    """Project every time step at once: ``x @ W_ih^T + b_ih + b_hh``.
+
+    Hoisting this matmul out of the time loop turns T small products into one
+    big one; ordinary autograd differentiates it.
+    ``x: (T, B, D)``, ``weight_ih: (G, D)``, biases ``(G,)`` or None -> ``(T, B, G)``.
+    """
+    T, B, D = x.shape
+    x_flat = x.reshape(T * B, D)  # (T*B, D)
+    if bias_ih is None:
+        projected = x_flat @ weight_ih.t()
+    else:
+        projected = torch.addmm(bias_ih + bias_hh, x_flat, weight_ih.t())
+    return projected.view(T, B, -1)  # (T, B, G)
+
+
+@functools.cache
+def _onednn_available() -> bool:
+    """Whether oneDNN's linear with a pre-packed weight works here (probed once, on CPU)."""
+    try:
+        if not torch.backends.mkldnn.is_available():
+            return False
+        ops = torch.ops.mkldnn
+        # Fixed values, not torch.randn: probing must not advance the user's random stream.
+        weight = torch.arange(24, dtype=torch.float32).view(6, 4) / 24
+        x = torch.arange(12, dtype=torch.float32).view(3, 4) / 12
+        other = torch.ones(3, 6)
+        packed = ops._reorder_linear_weight(weight, 3)
+        got = ops._linear_pointwise.binary(x, other, packed, None, "add")
+        return bool(torch.allclose(got, torch.addmm(other, x, weight.t()), atol=1e-5))
+    except Exception:  # an older or newer torch without these ops: use plain addmm
+        return False
+
+
+# Measured on a 2-core AMD EPYC (B=32): oneDNN's product wins from about H=180 on
+# one thread (a (4H, H) weight of 2**17 entries) and from H=128 (2**16) on two.
+def _onednn_pays_off(weight: torch.Tensor) -> bool:
+    return weight.numel() >= (1 << 17 if torch.get_num_threads() == 1 else 1 << 16)
+
+
+class StepMatmul:
+    """``x @ W^T (+ other)`` for the many small products of a time loop, ``W: (G, K)``.
+
+    Inside a recurrence the same ``W`` meets a new ``x: (B, K)`` at every step.
+    On CPU in float32, for large enough ``W``, the product goes through oneDNN
+    with ``W`` reordered once into its blocked layout (as ``torch.nn.LSTM``'s
+    own CPU kernel does), markedly faster than the generic BLAS call for these
+    skinny products; everywhere else (CUDA, float64, small W) it is ``addmm``.
+    """
+
+    def __init__(self, weight: torch.Tensor, batch: int) -> None:
+        self.weight_t = weight.t()  # (K, G)
+        self.packed = None
+        if (weight.device.type == "cpu" and weight.dtype == torch.float32
+                and _onednn_pays_off(weight) and _onednn_available()):
+            self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
+
+    def __call__(self, x: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
+        if self.packed is None:
+            return x @ self.weight_t if other is None else torch.addmm(other, x, self.weight_t)
+        if other is None:
+            return torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "")
+        return torch.ops.mkldnn._linear_pointwise.binary(x, other, self.packed, None, "add")
+
+
+class Tanh:
+    """``tanh`` written into a given buffer, via ``tanh(a) = 2 sigmoid(2a) - 1`` on CPU.
+
+    PyTorch's CPU tanh kernel is several times slower than its sigmoid kernel,
+    and the tanh inside a time loop is on the critical path; the identity is
+    exact up to rounding (an absolute error of a few ulps of 1). On other
+    devices the plain tanh is one kernel launch instead of three.
+    """
+
+    def __init__(self, like: torch.Tensor) -> None:
+        self.via_sigmoid = like.device.type == "cpu"
+        self.minus_one = torch.tensor(-1.0, dtype=like.dtype) if self.via_sigmoid else None
+
+    def __call__(self, a: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """``out = tanh(a)``; ``out`` may be ``a`` itself."""
+        if not self.via_sigmoid:
+            return torch.tanh(a, out=out)
+        torch.mul(a, 2, out=out).sigmoid_()
+        return torch.add(self.minus_one, out, alpha=2, out=out)  # 2 s - 1
+
+    def sigmoid_but_tanh_in(self, gates: torch.Tensor, block: slice, out: torch.Tensor) -> None:
+        """``out = sigmoid(gates)``, except ``out[:, block] = tanh(gates[:, block])``.
+
+        On CPU one sigmoid covers all columns (``gates[:, block]`` is doubled
+        in place first); ``gates: (B, G)`` and ``out: (B, G)`` must not overlap.
+        """
+        if self.via_sigmoid:
+            gates[:, block].mul_(2)
+            torch.sigmoid(gates, out=out)
+            torch.add(self.minus_one, out[:, block], alpha=2, out=out[:, block])  # 2 s - 1
+        else:
+            torch.sigmoid(gates, out=out)
+            torch.tanh(gates[:, block], out=out[:, block])
