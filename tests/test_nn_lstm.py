@@ -210,6 +210,22 @@ def test_dropout_is_like_torch_in_eval_and_drops_in_training():
     assert torch.equal(ours_no_dropout(x)[0], y_eval)  # no dropout: training mode changes nothing
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "RNN"])
+def test_single_time_step(kind):
+    theirs = randomize(getattr(torch.nn, kind)(D, H, num_layers=2, bidirectional=True, dtype=torch.float64), seed=8)
+    ours = getattr(lnn, kind)(D, H, num_layers=2, bidirectional=True, dtype=torch.float64)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(1, B, D, dtype=torch.float64, requires_grad=True)
+    results = []
+    for module in (ours, theirs):
+        output, final = module(x)
+        finals = final if isinstance(final, tuple) else (final,)
+        grads = torch.autograd.grad(output.sum() + sum(f.sum() for f in finals), [x, *module.parameters()])
+        results.append([output, *finals, *grads])
+    for a, b in zip(*results, strict=True):
+        assert (a - b).abs().max() <= 1e-10
+
+
 def test_shapes_batch_first_and_bidirectional():
     ours = lnn.LSTM(D, H, num_layers=2, bidirectional=True, batch_first=True)
     output, (h_n, c_n) = ours(torch.randn(B, T, D))
