@@ -246,3 +246,57 @@ def test_inplace_change_of_output_is_detected():
     output.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         output.sum().backward()
+
+
+# ---- the fast building blocks (lstmlib.nn.kernels) ---------------------------------------
+
+@pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "addmm"])
+@pytest.mark.parametrize("kind", ["LSTM", "RNN"])
+def test_large_float32_layers_match_torch_with_and_without_onednn(kind, onednn, monkeypatch):
+    """H large enough for StepMatmul to take oneDNN's path on CPU; and the same with it switched off."""
+    from lstmlib.nn import kernels
+
+    if not onednn:
+        monkeypatch.setattr(kernels, "_onednn_available", lambda: False)
+    elif not kernels._onednn_available():
+        pytest.skip("this torch build has no oneDNN linear ops")
+    hidden = 192 if kind == "LSTM" else 384  # weights of >= 2**17 entries
+    theirs = getattr(torch.nn, kind)(8, hidden, bidirectional=True)
+    ours = getattr(lnn, kind)(8, hidden, bidirectional=True)
+    ours.load_state_dict(theirs.state_dict())
+    assert (kernels.StepMatmul(ours.weight_hh_l0, batch=3).packed is not None) == onednn
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 3, 8, generator=gen)
+    lengths = torch.tensor([4, 2, 3])
+    for packed in (False, True):
+        results = []
+        for module in (ours, theirs):
+            inp = pack_padded_sequence(x, lengths, enforce_sorted=False) if packed else x
+            x.requires_grad_(True)
+            output, final = module(inp)
+            out = output.data if packed else output
+            finals = final if isinstance(final, tuple) else (final,)
+            w = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
+            grads = torch.autograd.grad((out * w).sum() + sum(f.sum() for f in finals), [x, *module.parameters()])
+            results.append([out, *finals, *grads])
+        for a, b in zip(*results, strict=True):
+            assert (a - b).abs().max() <= 1e-5 * max(1.0, b.abs().max().item())
+
+
+def test_step_matmul_and_tanh_follow_their_definitions():
+    from lstmlib.nn.kernels import StepMatmul, Tanh
+
+    gen = torch.Generator().manual_seed(0)
+    for size, dtype in ((256, torch.float32), (8, torch.float32), (8, torch.float64)):
+        weight = torch.randn(4 * size, size, generator=gen, dtype=dtype)
+        x, other = torch.randn(5, size, generator=gen, dtype=dtype), torch.randn(5, 4 * size, generator=gen, dtype=dtype)
+        matmul = StepMatmul(weight, batch=5)
+        assert (matmul(x) - x @ weight.t()).abs().max() <= 1e-4
+        assert (matmul(x, other) - (other + x @ weight.t())).abs().max() <= 1e-4
+    a = torch.linspace(-30, 30, 1001, dtype=torch.float64)
+    for like in (a, torch.empty(0, device="meta")):  # CPU: via sigmoid; elsewhere: torch.tanh
+        tanh = Tanh(like)
+        assert (tanh(a, out=torch.empty_like(a)) - torch.tanh(a)).abs().max() <= 1e-15
+        gates, out = torch.stack([a, a, a]).t().contiguous(), torch.empty(1001, 3, dtype=torch.float64)
+        tanh.sigmoid_but_tanh_in(gates.clone(), slice(1, 2), out=out)
+        assert (out[:, 1] - torch.tanh(a)).abs().max() <= 1e-15 and torch.equal(out[:, 0], torch.sigmoid(a))
