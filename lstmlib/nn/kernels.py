@@ -53,10 +53,12 @@ def _onednn_available() -> bool:
         return False
 
 
-# Measured on a 2-core AMD EPYC (B=32): oneDNN's product wins from about H=180 on
-# one thread (a (4H, H) weight of 2**17 entries) and from H=128 (2**16) on two.
-def _onednn_pays_off(weight: torch.Tensor) -> bool:
-    return weight.numel() >= (1 << 17 if torch.get_num_threads() == 1 else 1 << 16)
+# Measured on a 2-core AMD EPYC (B=32, one thread): oneDNN's product wins from
+# about H=180, a (4H, H) weight of 2**17 entries; below, MKL's addmm is as fast.
+# (With two threads the crossover is lower, near H=128, but the gain there is
+# small and turns into a loss when the machine is shared: every step would then
+# need both cores at once.)
+_ONEDNN_MIN_WEIGHT_SIZE = 1 << 17
 
 
 class StepMatmul:
@@ -73,7 +75,7 @@ class StepMatmul:
         self.weight_t = weight.t()  # (K, G)
         self.packed = None
         if (weight.device.type == "cpu" and weight.dtype == torch.float32
-                and _onednn_pays_off(weight) and _onednn_available()):
+                and weight.numel() >= _ONEDNN_MIN_WEIGHT_SIZE and _onednn_available()):
             self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
 
     def __call__(self, x: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:

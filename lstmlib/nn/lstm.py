@@ -5,7 +5,7 @@ Notation of the book: gates ``i, f, g, o`` (``g`` is the candidate
 
 Speed: a layer runs as ONE autograd node per direction. The input
 projection ``x W_ih^T + b_ih + b_hh`` is one big matmul outside the loop
-(:func:`~lstmlib.nn.recurrent.project_inputs`); :class:`LSTMSequence` runs the
+(:func:`~lstmlib.nn.kernels.project_inputs`); :class:`LSTMSequence` runs the
 recurrence, saving the gate activations, and its hand-written backward loops
 over reversed time, computing ``dW_hh`` with one matmul over all steps.
 """
