@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 CHAPTERS := chapters
 
-.PHONY: all book test lab notebooks bench clean venv
+.PHONY: all book test lab notebooks bench checkpoints clean venv
 
 all: book
 
@@ -49,6 +49,10 @@ notebooks: $(STAMP)
 ## bench: lstmlib.nn against torch.nn, as ratios measured in one run
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_recurrent.py
+
+## checkpoints: retrain the committed model checkpoints that chapters load (slow: about half an hour)
+checkpoints: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_charlm.py
 
 clean:
 	rm -rf _build .pytest_cache
