@@ -43,8 +43,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from lstmlib._checks import check_bool, check_positive_int
-from lstmlib.data.synthetic import as_generator
+from lstmlib._checks import check_bool, check_positive_int, check_rng
 
 __all__ = [
     "CharVocab",
@@ -287,7 +286,7 @@ def random_windows(ids: np.ndarray, batch_size: int, length: int, rng=None) -> t
     batch_size = check_positive_int("batch_size", batch_size)
     length = check_positive_int("length", length)
     ids = _check_ids(ids, length)
-    gen = as_generator(rng)
+    gen = check_rng("rng", rng)
     starts = gen.integers(0, ids.size - length, size=batch_size)  # last valid start: N - length - 1
     index = starts[None, :] + np.arange(length + 1)[:, None]  # (T + 1, B)
     window = ids[index]
@@ -310,7 +309,7 @@ def consecutive_windows(ids: np.ndarray, batch_size: int, length: int, rng=None
     batch_size = check_positive_int("batch_size", batch_size)
     length = check_positive_int("length", length)
     ids = _check_ids(ids, length)
-    gen = as_generator(rng)
+    gen = check_rng("rng", rng)
     return _consecutive(ids, batch_size, length, int(gen.integers(0, ids.size)))
 
 

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmlib._checks import check_positive_int
-
-
-def as_generator(rng) -> np.random.Generator:
-    """Turn ``None``, an int seed or a Generator into a ``numpy.random.Generator``."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}")
+from lstmlib._checks import check_positive_int, check_rng
 
 
 def first_symbol(batch_size: int, length: int, n_symbols: int = 4, n_distractors: int = 4, rng=None,
@@ -34,7 +25,7 @@ def first_symbol(batch_size: int, length: int, n_symbols: int = 4, n_distractors
     length = check_positive_int("length", length)
     n_symbols = check_positive_int("n_symbols", n_symbols)
     n_distractors = check_positive_int("n_distractors", n_distractors)
-    gen = as_generator(rng)
+    gen = check_rng("rng", rng)
     target = gen.integers(0, n_symbols, size=batch_size)
     distractors = n_symbols + gen.integers(0, n_distractors, size=(length - 1, batch_size))
     symbols = np.concatenate([target[None, :], distractors], axis=0)  # (T, B)

@@ -24,8 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import lstmlib.nn
-from lstmlib._checks import check_positive_int
-from lstmlib.data.synthetic import as_generator
+from lstmlib._checks import check_positive_int, check_rng
 
 #: The checkpoint made by ``scripts/train_charlm.py`` and shipped with the book.
 SHAKESPEARE_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "charlm_shakespeare.pt"
@@ -367,7 +366,7 @@ def sample(model: CharLSTM, prompt: np.ndarray, n_chars: int, *, temperature: fl
     prompt = _check_ids("prompt", prompt, model.vocab_size, min_size=1)
     n_chars = check_positive_int("n_chars", n_chars)
     temperature = _check_temperature(temperature)
-    gen = as_generator(rng)
+    gen = check_rng("rng", rng)
     was_training = model.training
     model.eval()
     logits, state = model(torch.from_numpy(prompt.copy()).unsqueeze(1))  # (P, 1, V)
