@@ -1,0 +1,9 @@
+"""Interactive explorers used by the chapters (ipywidgets).
+
+Each explorer is a class with a pure method that computes what it shows from
+``lstmlib.reference`` and a widget built on top, so tests can move a slider
+from code and check the numbers against the reference.
+
+* :mod:`lstmlib.widgets.gate_explorer` -- sliders for one LSTM step's inputs
+  and biases; shows the gates, c_t and h_t.
+"""
