@@ -6,4 +6,6 @@ from code and check the numbers against the reference.
 
 * :mod:`lstmlib.widgets.gate_explorer` -- sliders for one LSTM step's inputs
   and biases; shows the gates, c_t and h_t.
+* :mod:`lstmlib.widgets.time_stepper` -- a slider over the time steps of a
+  sequence; shows the gates, c_t and h_t at the chosen step.
 """
