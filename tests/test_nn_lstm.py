@@ -289,7 +289,8 @@ def test_step_matmul_and_tanh_follow_their_definitions():
     gen = torch.Generator().manual_seed(0)
     for size, dtype in ((256, torch.float32), (8, torch.float32), (8, torch.float64)):
         weight = torch.randn(4 * size, size, generator=gen, dtype=dtype)
-        x, other = torch.randn(5, size, generator=gen, dtype=dtype), torch.randn(5, 4 * size, generator=gen, dtype=dtype)
+        x = torch.randn(5, size, generator=gen, dtype=dtype)
+        other = torch.randn(5, 4 * size, generator=gen, dtype=dtype)
         matmul = StepMatmul(weight, batch=5)
         assert (matmul(x) - x @ weight.t()).abs().max() <= 1e-4
         assert (matmul(x, other) - (other + x @ weight.t())).abs().max() <= 1e-4

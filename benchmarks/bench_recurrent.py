@@ -1,0 +1,135 @@
+"""Time lstmlib.nn.LSTM / RNN against torch.nn.LSTM / RNN in one run; print a Markdown table.
+
+    python benchmarks/bench_recurrent.py               # 1 thread and torch's default thread count
+    python benchmarks/bench_recurrent.py --threads 2   # only 2 threads
+
+Shapes: B=32, T=100, D=64, H in {128, 512}, float32; "forward" runs under
+torch.no_grad(), "forward+backward" back-propagates output.sum(). Both modules
+hold the same weights. Each measurement alternates torch and ours for a number
+of rounds after a warm-up, so slow drifts of a shared machine hit both sides
+alike, and reports the fastest round of each: on a machine shared with other
+work, slower rounds measure the neighbours (the lower bound is what the code
+costs, as the ``timeit`` documentation argues). CUDA is timed too when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import time
+
+import torch
+
+import lstmlib.nn as lnn
+
+B, T, D = 32, 100, 64
+HIDDEN_SIZES = (128, 512)
+MODELS = {"LSTM": (torch.nn.LSTM, lnn.LSTM), "RNN": (torch.nn.RNN, lnn.RNN)}
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def cpu_pressure() -> str:
+    """Linux's share of recent time in which runnable tasks waited for a CPU: a busy-machine warning."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            fields = dict(field.split("=") for field in f.readline().split()[1:])
+        return f"{fields['avg10']}% over the last 10 s, {fields['avg60']}% over 60 s"
+    except (OSError, KeyError, ValueError):
+        return "n/a"
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def make_step(module: torch.nn.Module, x: torch.Tensor, backward: bool):
+    def forward_only():
+        with torch.no_grad():
+            module(x)
+
+    def forward_backward():
+        module.zero_grad(set_to_none=True)
+        output, _ = module(x)
+        output.sum().backward()
+
+    return forward_backward if backward else forward_only
+
+
+def time_pair(step_a, step_b, device: str, rounds: int, warmup: int = 3) -> tuple[float, float]:
+    """Fastest seconds of ``step_a`` and ``step_b``, measured alternately (order flipped each round)."""
+    for _ in range(warmup):
+        step_a(), step_b()
+    times: dict[int, list[float]] = {0: [], 1: []}
+    for r in range(rounds):
+        order = (0, 1) if r % 2 == 0 else (1, 0)
+        for k in order:
+            step = (step_a, step_b)[k]
+            sync(device)
+            start = time.perf_counter()
+            step()
+            sync(device)
+            times[k].append(time.perf_counter() - start)
+    return min(times[0]), min(times[1])
+
+
+def bench(device: str, threads: int, rounds: int) -> list[tuple]:
+    rows = []
+    for name, (theirs_cls, ours_cls) in MODELS.items():
+        for H in HIDDEN_SIZES:
+            torch.manual_seed(0)
+            theirs = theirs_cls(D, H, device=device)
+            ours = ours_cls(D, H, device=device)
+            ours.load_state_dict(theirs.state_dict())
+            x = torch.randn(T, B, D, device=device)
+            for backward in (False, True):
+                n = max(5, rounds // 2) if (H >= 512 and backward) else rounds
+                t_theirs, t_ours = time_pair(make_step(theirs, x, backward), make_step(ours, x, backward), device, n)
+                label = "forward+backward" if backward else "forward (no_grad)"
+                rows.append((device, threads, name, H, label, t_theirs * 1e3, t_ours * 1e3, t_ours / t_theirs))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    default_threads = sorted({1, torch.get_num_threads()})
+    parser.add_argument("--threads", type=int, nargs="+", default=default_threads,
+                        help="intra-op CPU thread counts to time, each set with torch.set_num_threads "
+                             "(default: 1 and torch's default, %(default)s)")
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per measurement (default 15)")
+    args = parser.parse_args()
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print(f"date: {datetime.date.today().isoformat()}; torch {torch.__version__}; CPU: {cpu_name()}, "
+          f"{torch.get_num_threads()} default threads of {os.cpu_count()} logical CPUs")
+    if "cuda" in devices:
+        print(f"GPU: {torch.cuda.get_device_name()}")
+    print(f"B={B}, T={T}, D={D}, float32; fastest of {args.rounds} alternating rounds (fewer for the slowest)")
+    print(f"CPU pressure before the run (time tasks waited for a CPU): {cpu_pressure()}\n")
+    rows = []
+    for device in devices:
+        for threads in (args.threads if device == "cpu" else [torch.get_num_threads()]):
+            torch.set_num_threads(threads)
+            print(f"timing on {device} with torch.set_num_threads({threads}) ...", flush=True)
+            rows += bench(device, threads, args.rounds)
+    print(f"\nCPU pressure after the run: {cpu_pressure()}\n")
+    print("| device | threads | model | H | pass | torch.nn (ms) | lstmlib.nn (ms) | ours / torch |")
+    print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |")
+    for device, threads, name, H, label, t_theirs, t_ours, ratio in rows:
+        print(f"| {device} | {threads} | {name} | {H} | {label} | {t_theirs:.2f} | {t_ours:.2f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
