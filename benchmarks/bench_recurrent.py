@@ -95,7 +95,7 @@ def bench(device: str, threads: int, rounds: int) -> list[tuple]:
             ours.load_state_dict(theirs.state_dict())
             x = torch.randn(T, B, D, device=device)
             for backward in (False, True):
-                n = max(5, rounds // 2) if (H >= 512 and backward) else rounds
+                n = min(rounds, max(5, rounds // 2)) if (H >= 512 and backward) else rounds
                 t_theirs, t_ours = time_pair(make_step(theirs, x, backward), make_step(ours, x, backward), device, n)
                 label = "forward+backward" if backward else "forward (no_grad)"
                 rows.append((device, threads, name, H, label, t_theirs * 1e3, t_ours * 1e3, t_ours / t_theirs))
