@@ -4,26 +4,14 @@ import pytest
 import torch
 
 import lstmlib.nn as lnn
+from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 B, D, H = 3, 4, 5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The sizes here are tiny: extra intra-op threads would only add synchronisation."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
-def randomize(module, seed):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.5)
-    return module
 
 
 def run(cell, x, hx):

@@ -13,28 +13,15 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 import lstmlib.nn as lnn
+from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 T, B, D, H = 5, 4, 3, 4
 LENGTHS = [3, 5, 2, 5]  # unsorted, with a tie and a full-length sequence
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The sizes here are tiny: extra intra-op threads would only add synchronisation."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
-def randomize(module, seed):
-    """Random non-zero weights and biases (zero biases once fooled a twin test)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.5)
-    return module
 
 
 def make_inputs(dtype, num_states, batch_first, seed=0, lengths=None):
