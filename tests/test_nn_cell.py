@@ -10,10 +10,6 @@ TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 B, D, H = 3, 4, 5
 
 
-
-
-
-
 def run(cell, x, hx):
     """One step forward and backward; returns the new state(s) and every gradient."""
     x = x.clone().requires_grad_(True)

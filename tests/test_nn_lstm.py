@@ -20,10 +20,6 @@ T, B, D, H = 5, 4, 3, 4
 LENGTHS = [3, 5, 2, 5]  # unsorted, with a tie and a full-length sequence
 
 
-
-
-
-
 def make_inputs(dtype, num_states, batch_first, seed=0, lengths=None):
     gen = torch.Generator().manual_seed(seed)
     shape = (B, T, D) if batch_first else (T, B, D)

@@ -14,10 +14,6 @@ T, B, D, H = 5, 4, 3, 4
 LENGTHS = [3, 5, 2, 5]
 
 
-
-
-
-
 def run(module, x, h_0, packed, batch_first):
     x = x.clone().requires_grad_(True)
     hx = None if h_0 is None else h_0.clone().requires_grad_(True)
