@@ -20,7 +20,7 @@ import numpy as np
 
 from lstmlib._checks import check_array_type, check_keys
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
-from lstmlib.reference.params import check_array, check_params, check_sequence, check_state, dtype_ref, init_params
+from lstmlib.reference.params import check_array, check_layer_backward, check_params, check_sequence, check_state, dtype_ref, init_params
 
 GATES = 4  # i, f, g, o
 CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c")
@@ -200,14 +200,7 @@ def _check_forward_inputs(params, x, state):
 
 def _check_backward_inputs(params, cache, dy, dstate):
     """Validate the arguments of the layer backward; return the final-state gradients (zeros for None)."""
-    D, H = check_params(params, GATES)
-    check_array_type("cache", cache, dict, "the cache dict returned by lstm_forward")
-    check_keys("cache", cache, ("steps",))
-    T = len(cache["steps"])
-    if T == 0:
-        raise ValueError("cache['steps'] must hold at least one time step; got an empty list")
-    B = _check_cell_cache("cache['steps'][0]", cache["steps"][0], params, D, H)
-    check_array("dy", dy, (T, B, H), "(T, B, H)", like=dtype_ref(params))
+    B, H = check_layer_backward(params, GATES, cache, dy, "lstm_forward", _check_cell_cache)
     if dstate is None:
         return np.zeros((B, H), dy.dtype), np.zeros((B, H), dy.dtype)
     return check_state("dstate", dstate, ("dh_T", "dc_T"), B, H, like=dtype_ref(params))

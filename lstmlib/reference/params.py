@@ -142,3 +142,21 @@ def check_state(name, state, parts, batch, hidden_size, like):
     for k, (part, arr) in enumerate(zip(parts, state)):
         check_array(f"{part} ({name}[{k}])", arr, (batch, hidden_size), "(B, H)", like=like)
     return tuple(state)
+
+
+def check_layer_backward(params, gates, cache, dy, producer, check_step_cache):
+    """Validate what a layer backward receives: params, the layer cache and ``dy``.
+
+    cache: ``{"steps": [one cell cache per step]}`` from ``producer`` (named in
+    the message); ``check_step_cache(name, step, params, D, H) -> B`` validates
+    one cell's cache. dy: (T, B, H). Returns ``(B, H)``.
+    """
+    D, H = check_params(params, gates)
+    check_array_type("cache", cache, dict, f"the cache dict returned by {producer}")
+    check_keys("cache", cache, ("steps",))
+    T = len(cache["steps"])
+    if T == 0:
+        raise ValueError("cache['steps'] must hold at least one time step; got an empty list")
+    B = check_step_cache("cache['steps'][0]", cache["steps"][0], params, D, H)
+    check_array("dy", dy, (T, B, H), "(T, B, H)", like=dtype_ref(params))
+    return B, H

@@ -16,7 +16,7 @@ import numpy as np
 
 from lstmlib._checks import check_array_type, check_keys
 from lstmlib.reference.activations import dtanh
-from lstmlib.reference.params import check_array, check_params, check_sequence, dtype_ref, init_params
+from lstmlib.reference.params import check_array, check_layer_backward, check_params, check_sequence, dtype_ref, init_params
 
 GATES = 1
 CELL_CACHE_KEYS = ("x_t", "h_prev", "h")
@@ -157,14 +157,7 @@ def _check_forward_inputs(params, x, h0):
 
 def _check_backward_inputs(params, cache, dy, dh_T):
     """Validate the arguments of the layer backward; return the final-state gradient (zeros for None)."""
-    D, H = check_params(params, GATES)
-    check_array_type("cache", cache, dict, "the cache dict returned by rnn_forward")
-    check_keys("cache", cache, ("steps",))
-    T = len(cache["steps"])
-    if T == 0:
-        raise ValueError("cache['steps'] must hold at least one time step; got an empty list")
-    B = _check_cell_cache("cache['steps'][0]", cache["steps"][0], params, D, H)
-    check_array("dy", dy, (T, B, H), "(T, B, H)", like=dtype_ref(params))
+    B, H = check_layer_backward(params, GATES, cache, dy, "rnn_forward", _check_cell_cache)
     if dh_T is None:
         return np.zeros((B, H), dy.dtype)
     check_array("dh_T", dh_T, (B, H), "(B, H)", like=dtype_ref(params))
