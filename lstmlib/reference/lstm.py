@@ -18,9 +18,8 @@ forward and backward.
 
 import numpy as np
 
-from lstmlib._checks import check_array_type, check_keys
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
-from lstmlib.reference.params import check_array, check_layer_backward, check_params, check_sequence, check_state, dtype_ref, init_params
+from lstmlib.reference.params import check_array, check_cell_cache, check_layer_backward, check_params, check_sequence, check_state, dtype_ref, init_params
 
 GATES = 4  # i, f, g, o
 CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c")
@@ -175,11 +174,7 @@ def _check_cell_inputs(params, x_t, h_prev, c_prev):
 
 def _check_cell_cache(name, cache, params, D, H):
     """The cache must come from a forward pass of a cell of this size; return its batch size B."""
-    check_array_type(name, cache, dict, "the cache dict returned by lstm_cell_forward")
-    check_keys(name, cache, CELL_CACHE_KEYS)
-    B = check_array(f"{name}['x_t']", cache["x_t"], (None, D), "(B, D)", like=dtype_ref(params))[0]
-    check_array(f"{name}['h_prev']", cache["h_prev"], (B, H), "(B, H)", like=dtype_ref(params))
-    return B
+    return check_cell_cache(name, cache, params, D, H, CELL_CACHE_KEYS, "lstm_cell_forward")
 
 
 def _check_cell_backward_inputs(params, cache, dh, dc):

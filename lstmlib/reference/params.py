@@ -160,3 +160,12 @@ def check_layer_backward(params, gates, cache, dy, producer, check_step_cache):
     B = check_step_cache("cache['steps'][0]", cache["steps"][0], params, D, H)
     check_array("dy", dy, (T, B, H), "(T, B, H)", like=dtype_ref(params))
     return B, H
+
+
+def check_cell_cache(name, cache, params, D, H, keys, producer):
+    """Validate one cell's cache (a dict with ``keys`` from ``producer``) for a cell of size D, H; return B."""
+    check_array_type(name, cache, dict, f"the cache dict returned by {producer}")
+    check_keys(name, cache, keys)
+    B = check_array(f"{name}['x_t']", cache["x_t"], (None, D), "(B, D)", like=dtype_ref(params))[0]
+    check_array(f"{name}['h_prev']", cache["h_prev"], (B, H), "(B, H)", like=dtype_ref(params))
+    return B
