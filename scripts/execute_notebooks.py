@@ -2,20 +2,47 @@
 
 Each notebook runs top to bottom in a fresh kernel from the notebook's own
 folder, with the widget state stored in the file, so that the HTML book shows
-widgets and every committed output comes from the code beside it. The wall
-time of the run is kept in the notebook's metadata (``lstmbook.execution_seconds``).
+widgets and every committed output comes from the code beside it.
+
+What the run saw is kept in the notebook's metadata under ``lstmbook``, for the
+book's "Execution times" page:
+
+* ``execution_seconds``: wall time from starting the kernel to the last cell;
+* ``executed_at``: when the run started (UTC, ISO 8601);
+* ``status``: ``"ok"`` if no cell raised an error (cells tagged
+  ``raises-exception`` may, as they do under nbval), else ``"error"``, with
+  ``error`` saying which cell raised what. A failed notebook is still written,
+  so its traceback can be read in place; the cells after the failing one lose
+  their outputs rather than keep stale ones, and the script exits with status 1;
+* ``environment``: the versions of Python, NumPy, torch and lstmlib and the
+  number of torch threads, as the kernel itself reported them after the run.
 
 Usage: python scripts/execute_notebooks.py [PATH ...]   (folders or .ipynb files)
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+# One expression evaluated by the kernel after the last cell (a user expression,
+# so nothing is printed and the execution count does not move).
+ENVIRONMENT_EXPRESSION = (
+    "__import__('json').dumps({"
+    "'python': __import__('platform').python_version(), "
+    "'numpy': __import__('numpy').__version__, "
+    "'torch': __import__('torch').__version__, "
+    "'lstmlib': __import__('lstmlib').__version__, "
+    "'torch_threads': __import__('torch').get_num_threads()})"
+)
 
 
 def find_notebooks(paths: list[str]) -> list[Path]:
@@ -32,8 +59,28 @@ def find_notebooks(paths: list[str]) -> list[Path]:
     return sorted(found)
 
 
-def execute(path: Path) -> float:
-    """Execute ``path`` in place; return the wall time in seconds."""
+def kernel_environment(client: NotebookClient) -> dict:
+    """The versions and thread count that the running kernel reports."""
+    msg_id = client.kc.execute("", silent=True, store_history=False,
+                               user_expressions={"environment": ENVIRONMENT_EXPRESSION})
+    reply = client.wait_for_reply(msg_id)
+    result = reply["content"]["user_expressions"]["environment"]
+    if result.get("status") != "ok":
+        raise RuntimeError(f"the kernel could not report its environment: {result}")
+    # text/plain is the repr of the JSON string
+    return json.loads(ast.literal_eval(result["data"]["text/plain"]))
+
+
+def clear_outputs_after(nb, index: int) -> None:
+    """Drop the outputs of the code cells after ``index``: they did not run."""
+    for cell in nb.cells[index + 1:]:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+
+
+def execute(path: Path) -> dict:
+    """Execute ``path`` in place; return the record stored in its ``lstmbook`` metadata."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -42,20 +89,39 @@ def execute(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
     )
+    started = []  # index of each cell as it starts, so a failure can be located
+    client.on_cell_execute = lambda cell, cell_index: started.append(cell_index)
+    record = {"executed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
-    nb.metadata.setdefault("lstmbook", {})["execution_seconds"] = round(seconds, 1)
+    with client.setup_kernel():
+        try:
+            client.execute(cleanup_kc=False)
+            record["status"] = "ok"
+        except CellExecutionError as exc:
+            failed = started[-1]
+            record["status"] = "error"
+            record["error"] = f"{exc.ename} in cell In [{nb.cells[failed].execution_count}]: {exc.evalue}"
+            clear_outputs_after(nb, failed)
+            client.set_widgets_metadata()
+        record["execution_seconds"] = round(time.perf_counter() - start, 1)
+        record["environment"] = kernel_environment(client)
+    nb.metadata["lstmbook"] = record
     nbformat.write(nb, path)
-    return seconds
+    return record
 
 
 def main(argv: list[str]) -> int:
     notebooks = find_notebooks(argv or ["chapters"])
+    failed = []
     for path in notebooks:
-        seconds = execute(path)
-        print(f"{seconds:6.1f} s  {path}", flush=True)
-    return 0
+        record = execute(path)
+        print(f"{record['execution_seconds']:6.1f} s  {path}", flush=True)
+        if record["status"] != "ok":
+            print(f"          {record['error']}", flush=True)
+            failed.append(path)
+    if failed:
+        print(f"{len(failed)} notebook(s) raised an error: {', '.join(map(str, failed))}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

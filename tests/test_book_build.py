@@ -2,17 +2,22 @@
 
 A broken reference, an unknown citation key or a stray file fails here, not
 in a reader's browser; so does a page that would fetch a script, style, font
-or image from the network (readers may have none).
+or image from the network (readers may have none). The pieces that the book's
+extension (_ext/lstmbook) adds are checked on the built pages too: the launch
+hint on every chapter, the execution-times table, and lstmbook.css.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
 from book_files import ROOT, toc_files
 
@@ -63,3 +68,86 @@ def test_math_and_widgets_are_served_from_the_book(built_book):
         assert local in page, f"{local} is not loaded by the page"
         assert (built_book / local).is_file(), f"{local} is missing from the build"
     assert "application/vnd.jupyter.widget-state+json" in page, "the widget state was not embedded"
+
+
+class _Table(HTMLParser):
+    """The rows of the first ``<table>`` with class ``css_class``: each row a list of
+    ``(text, [href, ...])`` per cell."""
+
+    def __init__(self, css_class: str):
+        super().__init__()
+        self.css_class, self.depth, self.done = css_class, 0, False
+        self.rows: list[list[tuple[str, list[str]]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and not self.done and self.css_class in (attrs.get("class") or "").split():
+            self.depth = 1
+        elif self.depth and tag == "tr":
+            self.rows.append([])
+        elif self.depth and tag in ("td", "th"):
+            self.rows[-1].append(["", []])
+        elif self.depth and tag == "a" and self.rows and self.rows[-1]:
+            self.rows[-1][-1][1].append(attrs.get("href"))
+
+    def handle_endtag(self, tag):
+        if self.depth and tag == "table":
+            self.depth, self.done = 0, True
+
+    def handle_data(self, data):
+        if self.depth and self.rows and self.rows[-1]:
+            self.rows[-1][-1][0] += data
+
+    def cells(self):
+        return [[(" ".join(text.split()), hrefs) for text, hrefs in row] for row in self.rows]
+
+
+def _chapter_entries() -> list[str]:
+    """The toc entries that are chapter notebooks, in toc order."""
+    return [entry for entry in toc_files() if (ROOT / f"{entry}.ipynb").is_file()]
+
+
+def test_execution_times_page_lists_every_chapter_with_its_recorded_run(built_book):
+    page = (built_book / "execution-times.html").read_text()
+    parser = _Table("lstmbook-execution-times")
+    parser.feed(page)
+    header, *rows = parser.cells()
+    assert [text for text, _ in header] == ["Chapter", "Part", "Time", "Executed on", "Status"]
+    chapters = _chapter_entries()
+    assert chapters, "the toc lists no chapter notebooks"
+    assert [hrefs for (_, hrefs), *_ in rows] == [[f"{entry}.html"] for entry in chapters]
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    part_of = {item["file"]: part["caption"] for part in toc["parts"] for item in part["chapters"]}
+    total = 0.0
+    for entry, row in zip(chapters, rows):
+        record = json.loads((ROOT / f"{entry}.ipynb").read_text())["metadata"]["lstmbook"]
+        total += record["execution_seconds"]
+        (_, _), (part, _), (time, _), (day, _), (status, _) = row
+        assert time == f"{record['execution_seconds']:.1f} s", entry
+        assert day == record["executed_at"][:10], entry
+        assert status == "executed without error", entry
+        assert part == part_of[entry], entry
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert f"Together the {len(chapters)} chapters ran in {total:.1f} s." in text
+
+
+def test_every_page_loads_the_book_css(built_book):
+    css = built_book / "_static" / "lstmbook.css"
+    assert "html[data-theme=\"dark\"] .bd-content div.cell_output img" in css.read_text()
+    pages = [built_book / f"{entry}.html" for entry in toc_files()]
+    for page in pages:
+        link = re.search(r'<link[^>]+href="([^"?]*lstmbook\.css)[?"]', page.read_text())
+        assert link, f"{page.name} does not load lstmbook.css"
+        assert (page.parent / link.group(1)).resolve() == css.resolve()
+
+
+def test_every_chapter_page_says_how_to_run_it_locally(built_book):
+    for entry in _chapter_entries():
+        page = (built_book / f"{entry}.html").read_text()
+        hint = re.search(r'<div class="[^"]*lstmbook-launch[^"]*">(.*?)</div>', page, re.S)
+        assert hint, f"{entry}: no launch hint"
+        text = re.sub(r"<[^>]+>", "", hint.group(1))
+        in_lab = entry.removeprefix("chapters/")
+        assert "make lab" in text and f"{in_lab}.ipynb" in text and f"{entry}.ipynb in the repository" in text
+        assert re.search(r'href="(\.\./)*execution-times\.html"', hint.group(1)), entry
+    assert "lstmbook-launch" not in (built_book / "notation.html").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -43,3 +44,17 @@ def test_notebook_is_committed_executed(path):
         f"{path.name}: cells were not executed top to bottom in one kernel (execution counts {counts}); "
         "run `make notebooks`"
     )
+
+
+@pytest.mark.parametrize("path", chapter_notebooks(), ids=lambda p: p.relative_to(CHAPTERS).as_posix())
+def test_notebook_records_a_clean_run_of_make_notebooks(path):
+    # The "Execution times" page shows this record; a chapter committed after a failed
+    # run, or executed some other way, fails here instead of showing "not recorded".
+    record = json.loads(path.read_text())["metadata"].get("lstmbook", {})
+    assert record.get("status") == "ok", (
+        f"{path.name}: make notebooks recorded {record.get('status')!r} ({record.get('error', 'no error text')}); "
+        "fix the chapter and run `make notebooks`"
+    )
+    assert record["execution_seconds"] > 0
+    assert datetime.fromisoformat(record["executed_at"]).tzinfo is not None
+    assert set(record["environment"]) == {"python", "numpy", "torch", "lstmlib", "torch_threads"}
