@@ -30,7 +30,8 @@ from lstmlib.widgets.gate_explorer import (
 
 NODE = shutil.which("node")
 SCRIPTS = ROOT / "web" / "static" / "lstmbook"
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the JavaScript cell is not run")
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs, or .ci/install-browser): "
+                                "the JavaScript cell is not run under node")
 
 # Reads {"function": ..., "calls": [[args...], ...]} on stdin, prints the results as JSON.
 RUNNER = """
