@@ -3,23 +3,29 @@
 * :class:`LSTM`, :class:`LSTMCell` -- same arguments, ``state_dict`` keys,
   initialisation and shapes as ``torch.nn.LSTM`` / ``torch.nn.LSTMCell``.
 * :class:`RNN`, :class:`RNNCell` -- likewise for ``torch.nn.RNN`` / ``torch.nn.RNNCell``.
+* :class:`GRU`, :class:`GRUCell` -- likewise for ``torch.nn.GRU`` / ``torch.nn.GRUCell``.
 * :func:`set_forget_bias` -- open the forget gate at initialisation (any LSTM-layout module).
 * :class:`RecurrentBase` -- the shared composition (stacking, bidirectional,
   packed sequences) every recurrent layer is built on.
 """
 
+from .gru import GRU, GRUCell, gru_cell, gru_sequence
 from .init import set_forget_bias
 from .lstm import LSTM, LSTMCell, lstm_cell, lstm_sequence
 from .recurrent import RecurrentBase, RecurrentCellBase
 from .rnn import RNN, RNNCell, rnn_cell, rnn_sequence
 
 __all__ = [
+    "GRU",
+    "GRUCell",
     "LSTM",
     "LSTMCell",
     "RNN",
     "RNNCell",
     "RecurrentBase",
     "RecurrentCellBase",
+    "gru_cell",
+    "gru_sequence",
     "lstm_cell",
     "lstm_sequence",
     "rnn_cell",

@@ -85,6 +85,16 @@ class StepMatmul:
             return torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "")
         return torch.ops.mkldnn._linear_pointwise.binary(x, other, self.packed, None, "add")
 
+    def add_to(self, x: torch.Tensor, acc: torch.Tensor) -> torch.Tensor:
+        """``acc += x @ W^T`` in place, ``acc: (B, G)``; returns ``acc``.
+
+        Lets a loop accumulate each step's product into its slot of a buffer
+        that outlives the loop, instead of a fresh tensor per step.
+        """
+        if self.packed is None:
+            return acc.addmm_(x, self.weight_t)
+        return acc.copy_(self(x, acc))
+
 
 class Tanh:
     """``tanh`` written into a given buffer, via ``tanh(a) = 2 sigmoid(2a) - 1`` on CPU.

@@ -7,17 +7,26 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 
 * :mod:`~lstmlib.reference.lstm` -- the LSTM (state ``(h, c)``)
 * :mod:`~lstmlib.reference.rnn` -- the vanilla tanh RNN (state ``h``)
+* :mod:`~lstmlib.reference.gru` -- the gated recurrent unit, GRU (state ``h``)
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.gradcheck import (
+    check_gru_gradients,
     check_lstm_gradients,
     check_rnn_gradients,
     gradient_errors,
     max_relative_error,
     numerical_gradient,
+)
+from lstmlib.reference.gru import (
+    gru_backward,
+    gru_cell_backward,
+    gru_cell_forward,
+    gru_forward,
+    init_gru_params,
 )
 from lstmlib.reference.lstm import (
     init_lstm_params,
@@ -42,5 +51,7 @@ __all__ = [
     "lstm_state_gradients",
     "init_rnn_params", "rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward",
     "rnn_state_gradients",
+    "init_gru_params", "gru_cell_forward", "gru_cell_backward", "gru_forward", "gru_backward",
     "numerical_gradient", "max_relative_error", "gradient_errors", "check_lstm_gradients", "check_rnn_gradients",
+    "check_gru_gradients",
 ]

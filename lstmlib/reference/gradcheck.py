@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from lstmlib._checks import check_array_type, check_floating, check_keys, check_rng
+from lstmlib.reference.gru import gru_backward, gru_forward
 from lstmlib.reference.lstm import lstm_backward, lstm_forward
 from lstmlib.reference.params import NUMPY_ARRAY
 from lstmlib.reference.rnn import rnn_backward, rnn_forward
@@ -112,6 +113,27 @@ def check_rnn_gradients(params, x, h0, rng=0, eps=1e-6):
         return np.sum(y * R_y) + np.sum(h_T * R_h)
 
     dparams, dx, dh0 = rnn_backward(params, cache, R_y, R_h)
+    arrays = {**params, "x": x, "h0": h0}
+    grads = {**dparams, "x": dx, "h0": dh0}
+    return gradient_errors(loss, arrays, grads, eps)
+
+
+def check_gru_gradients(params, x, h0, rng=0, eps=1e-6):
+    """Gradient-check :func:`gru_backward` on ``loss = Σ y⊙R_y + Σ h_T⊙R_h``.
+
+    Like :func:`check_rnn_gradients`; h0: (B, H) or None for zeros. Returns
+    ``{name: max_relative_error}`` for every parameter key, ``"x"`` and ``"h0"``.
+    """
+    rng = check_rng("rng", rng)
+    y, h_T, cache = gru_forward(params, x, h0)
+    h0 = h0 if h0 is not None else np.zeros_like(h_T)
+    R_y, R_h = (rng.standard_normal(a.shape).astype(a.dtype) for a in (y, h_T))
+
+    def loss():
+        y, h_T, _ = gru_forward(params, x, h0)
+        return np.sum(y * R_y) + np.sum(h_T * R_h)
+
+    dparams, dx, dh0 = gru_backward(params, cache, R_y, R_h)
     arrays = {**params, "x": x, "h0": h0}
     grads = {**dparams, "x": dx, "h0": dh0}
     return gradient_errors(loss, arrays, grads, eps)
