@@ -8,6 +8,7 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.lstm` -- the LSTM (state ``(h, c)``)
 * :mod:`~lstmlib.reference.rnn` -- the vanilla tanh RNN (state ``h``)
 * :mod:`~lstmlib.reference.gru` -- the gated recurrent unit, GRU (state ``h``)
+* :mod:`~lstmlib.reference.tree_lstm` -- child-sum and N-ary Tree-LSTMs over a forest (states ``(h, c)`` per node)
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
@@ -16,6 +17,8 @@ from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.gradcheck import (
     check_gru_gradients,
     check_lstm_gradients,
+    check_child_sum_tree_lstm_gradients,
+    check_nary_tree_lstm_gradients,
     check_rnn_gradients,
     gradient_errors,
     max_relative_error,
@@ -44,6 +47,14 @@ from lstmlib.reference.rnn import (
     rnn_forward,
     rnn_state_gradients,
 )
+from lstmlib.reference.tree_lstm import (
+    child_sum_tree_lstm_backward,
+    child_sum_tree_lstm_forward,
+    init_child_sum_tree_lstm_params,
+    init_nary_tree_lstm_params,
+    nary_tree_lstm_backward,
+    nary_tree_lstm_forward,
+)
 
 __all__ = [
     "sigmoid", "dsigmoid", "dtanh",
@@ -54,4 +65,7 @@ __all__ = [
     "init_gru_params", "gru_cell_forward", "gru_cell_backward", "gru_forward", "gru_backward",
     "numerical_gradient", "max_relative_error", "gradient_errors", "check_lstm_gradients", "check_rnn_gradients",
     "check_gru_gradients",
+    "init_child_sum_tree_lstm_params", "child_sum_tree_lstm_forward", "child_sum_tree_lstm_backward",
+    "init_nary_tree_lstm_params", "nary_tree_lstm_forward", "nary_tree_lstm_backward",
+    "check_child_sum_tree_lstm_gradients", "check_nary_tree_lstm_gradients",
 ]
