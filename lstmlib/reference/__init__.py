@@ -7,12 +7,23 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 
 * :mod:`~lstmlib.reference.lstm` -- the LSTM (state ``(h, c)``)
 * :mod:`~lstmlib.reference.rnn` -- the vanilla tanh RNN (state ``h``)
+* :mod:`~lstmlib.reference.convlstm` -- the convolutional LSTM of Shi et al. (2015), state ``(h, c)`` maps
+* :mod:`~lstmlib.reference.conv2d` -- the "same"-padded 2-D convolution it is built on
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
+from lstmlib.reference.conv2d import conv2d_backward, conv2d_forward
+from lstmlib.reference.convlstm import (
+    convlstm_backward,
+    convlstm_cell_backward,
+    convlstm_cell_forward,
+    convlstm_forward,
+    init_convlstm_params,
+)
 from lstmlib.reference.gradcheck import (
+    check_convlstm_gradients,
     check_lstm_gradients,
     check_rnn_gradients,
     gradient_errors,
@@ -43,4 +54,7 @@ __all__ = [
     "init_rnn_params", "rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward",
     "rnn_state_gradients",
     "numerical_gradient", "max_relative_error", "gradient_errors", "check_lstm_gradients", "check_rnn_gradients",
+    "conv2d_forward", "conv2d_backward",
+    "init_convlstm_params", "convlstm_cell_forward", "convlstm_cell_backward", "convlstm_forward", "convlstm_backward",
+    "check_convlstm_gradients",
 ]
