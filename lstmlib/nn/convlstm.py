@@ -8,9 +8,12 @@ the shared composition :class:`~lstmlib.nn.recurrent.RecurrentBase`, which
 brings stacking, bidirectional runs, ``batch_first``, unbatched input and
 packed sequences of frames.
 
-Speed: the input convolution of all T steps is hoisted out of the time loop
-as one convolution over T·B frames (biases folded in); the loop then runs
-one convolution of ``h_{t-1}`` per step and the gate arithmetic.
+Speed (:class:`ConvLSTMSequence`, one layer-direction): the input convolution
+of all T steps is one convolution over T·B frames (both biases folded in); the
+loop runs one convolution of ``h_{t-1}`` per step and the gate arithmetic in
+place; the hand-written backward takes each weight gradient (``W_ih``,
+``W_hh``) as one convolution gradient over all T·B frames instead of T small
+ones. benchmarks/bench_convlstm.py compares it with the per-step pattern.
 """
 
 from __future__ import annotations
@@ -33,32 +36,18 @@ __all__ = ["ConvLSTM", "ConvLSTMCell", "ConvLSTMSequence", "convlstm_cell", "con
 PEEPHOLES = ("weight_ci", "weight_cf", "weight_co")
 
 
+def _padding(weight: torch.Tensor) -> tuple[int, int]:
+    """The zero padding ``(kh // 2, kw // 2)`` that keeps the frame size for an odd kernel ``(..., kh, kw)``."""
+    kh, kw = weight.shape[-2:]
+    return kh // 2, kw // 2
+
+
 def conv_same(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``weight * x + bias`` with zero padding that keeps the frame size (odd kernels).
 
     ``x: (N, C, H, W)``, ``weight: (O, C, kh, kw)``, ``bias: (O,)`` or None -> ``(N, O, H, W)``.
     """
-    kh, kw = weight.shape[-2:]
-    return F.conv2d(x, weight, bias, padding=(kh // 2, kw // 2))
-
-
-def _cell_update(
-    gates: torch.Tensor, c_prev: torch.Tensor, peepholes: tuple[torch.Tensor, ...] | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The gate arithmetic of one step. ``gates: (B, 4Hc, H, W)`` pre-activations, ``c_prev: (B, Hc, H, W)``."""
-    z_i, z_f, z_g, z_o = gates.chunk(4, 1)
-    if peepholes is not None:
-        w_ci, w_cf, w_co = peepholes  # (Hc, H, W) each
-        # i_t = σ(z_i + w_ci ⊙ c_{t-1}),  f_t = σ(z_f + w_cf ⊙ c_{t-1})
-        z_i, z_f = torch.addcmul(z_i, w_ci, c_prev), torch.addcmul(z_f, w_cf, c_prev)
-    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    c = torch.addcmul(z_f.sigmoid() * c_prev, z_i.sigmoid(), z_g.tanh())
-    if peepholes is not None:
-        # o_t = σ(z_o + w_co ⊙ c_t)
-        z_o = torch.addcmul(z_o, w_co, c)
-    # h_t = o_t ⊙ tanh(c_t)
-    h = z_o.sigmoid() * c.tanh()
-    return h, c
+    return F.conv2d(x, weight, bias, padding=_padding(weight))
 
 
 def convlstm_cell(
@@ -71,18 +60,26 @@ def convlstm_cell(
     bias_hh: torch.Tensor | None = None,
     peepholes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One ConvLSTM step. ``x: (B, C, H, W)``, ``h_prev, c_prev: (B, Hc, H, W)`` -> ``h, c: (B, Hc, H, W)``.
+    """One ConvLSTM step, by the equations (autograd differentiates it).
 
+    ``x: (B, C, H, W)``, ``h_prev, c_prev: (B, Hc, H, W)`` -> ``h, c: (B, Hc, H, W)``;
     peepholes: ``(w_ci, w_cf, w_co)``, each ``(Hc, H, W)``, or None.
     """
     # z = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh   (B, 4Hc, H, W)
-    gates = conv_same(x, weight_ih, bias_ih) + conv_same(h_prev, weight_hh, bias_hh)
-    return _cell_update(gates, c_prev, peepholes)
-
-
-def _padding(weight: torch.Tensor) -> tuple[int, int]:
-    kh, kw = weight.shape[-2:]
-    return kh // 2, kw // 2
+    z = conv_same(x, weight_ih, bias_ih) + conv_same(h_prev, weight_hh, bias_hh)
+    z_i, z_f, z_g, z_o = z.chunk(4, 1)
+    if peepholes is not None:
+        w_ci, w_cf, w_co = peepholes  # (Hc, H, W) each
+        # i_t = σ(z_i + w_ci ⊙ c_{t-1}),  f_t = σ(z_f + w_cf ⊙ c_{t-1})
+        z_i, z_f = torch.addcmul(z_i, w_ci, c_prev), torch.addcmul(z_f, w_cf, c_prev)
+    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    c = torch.addcmul(z_f.sigmoid() * c_prev, z_i.sigmoid(), z_g.tanh())
+    if peepholes is not None:
+        # o_t = σ(z_o + w_co ⊙ c_t)
+        z_o = torch.addcmul(z_o, w_co, c)
+    # h_t = o_t ⊙ tanh(c_t)
+    h = z_o.sigmoid() * c.tanh()
+    return h, c
 
 
 def _convlstm_loop(
