@@ -50,6 +50,7 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_recurrent.py
 	$(BIN)/python benchmarks/bench_tree_lstm.py
+	$(BIN)/python benchmarks/bench_convlstm.py
 
 ## checkpoints: retrain the committed model checkpoints that chapters load (slow: about half an hour)
 checkpoints: $(STAMP)

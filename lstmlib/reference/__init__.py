@@ -9,15 +9,26 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.rnn` -- the vanilla tanh RNN (state ``h``)
 * :mod:`~lstmlib.reference.gru` -- the gated recurrent unit, GRU (state ``h``)
 * :mod:`~lstmlib.reference.tree_lstm` -- child-sum and N-ary Tree-LSTMs over a forest (states ``(h, c)`` per node)
+* :mod:`~lstmlib.reference.convlstm` -- the convolutional LSTM of Shi et al. (2015), state ``(h, c)`` maps
+* :mod:`~lstmlib.reference.conv2d` -- the "same"-padded 2-D convolution it is built on
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
+from lstmlib.reference.conv2d import conv2d_backward, conv2d_forward
+from lstmlib.reference.convlstm import (
+    convlstm_backward,
+    convlstm_cell_backward,
+    convlstm_cell_forward,
+    convlstm_forward,
+    init_convlstm_params,
+)
 from lstmlib.reference.gradcheck import (
+    check_child_sum_tree_lstm_gradients,
+    check_convlstm_gradients,
     check_gru_gradients,
     check_lstm_gradients,
-    check_child_sum_tree_lstm_gradients,
     check_nary_tree_lstm_gradients,
     check_rnn_gradients,
     gradient_errors,
@@ -68,4 +79,7 @@ __all__ = [
     "init_child_sum_tree_lstm_params", "child_sum_tree_lstm_forward", "child_sum_tree_lstm_backward",
     "init_nary_tree_lstm_params", "nary_tree_lstm_forward", "nary_tree_lstm_backward",
     "check_child_sum_tree_lstm_gradients", "check_nary_tree_lstm_gradients",
+    "conv2d_forward", "conv2d_backward",
+    "init_convlstm_params", "convlstm_cell_forward", "convlstm_cell_backward", "convlstm_forward", "convlstm_backward",
+    "check_convlstm_gradients",
 ]

@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from lstmlib._checks import check_array_type, check_floating, check_keys, check_rng
+from lstmlib.reference.convlstm import convlstm_backward, convlstm_forward
 from lstmlib.reference.gru import gru_backward, gru_forward
 from lstmlib.reference.lstm import lstm_backward, lstm_forward
 from lstmlib.reference.params import NUMPY_ARRAY
@@ -173,6 +174,29 @@ def _check_tree_gradients(forward, backward, params, x, parent, rng, eps):
 
     dparams, dx = backward(params, cache, R_h, R_c)
     return gradient_errors(loss, {**params, "x": x}, {**dparams, "x": dx}, eps)
+
+
+def check_convlstm_gradients(params, x, state, rng=0, eps=1e-6):
+    """Gradient-check :func:`convlstm_backward` on ``loss = Σ y⊙R_y + Σ h_T⊙R_h + Σ c_T⊙R_c``.
+
+    Like :func:`check_lstm_gradients`: x: (T, B, C, H, W), state ``(h0, c0)``,
+    each (B, Hc, H, W), or None for zeros. Every entry of every array costs two
+    forward passes: keep the sizes small. Returns ``{name: max_relative_error}``
+    for every parameter key, ``"x"``, ``"h0"`` and ``"c0"``.
+    """
+    rng = check_rng("rng", rng)
+    y, (h_T, c_T), cache = convlstm_forward(params, x, state)
+    h0, c0 = state if state is not None else (np.zeros_like(h_T), np.zeros_like(c_T))
+    R_y, R_h, R_c = (rng.standard_normal(a.shape).astype(a.dtype) for a in (y, h_T, c_T))
+
+    def loss():
+        y, (h_T, c_T), _ = convlstm_forward(params, x, (h0, c0))
+        return np.sum(y * R_y) + np.sum(h_T * R_h) + np.sum(c_T * R_c)
+
+    dparams, dx, (dh0, dc0) = convlstm_backward(params, cache, R_y, (R_h, R_c))
+    arrays = {**params, "x": x, "h0": h0, "c0": c0}
+    grads = {**dparams, "x": dx, "h0": dh0, "c0": dc0}
+    return gradient_errors(loss, arrays, grads, eps)
 
 
 def _scalar(value):

@@ -133,14 +133,19 @@ def check_sequence(name, x, input_size, like):
     return x.shape[0], x.shape[1]
 
 
-def check_state(name, state, parts, batch, hidden_size, like):
-    """Validate a state tuple of ``len(parts)`` arrays ``(B, H)``, e.g. ``parts=("h0", "c0")``."""
+def check_state(name, state, parts, batch, hidden_size, like, layout="(B, H)"):
+    """Validate a state tuple of ``len(parts)`` arrays ``(B, H)``, e.g. ``parts=("h0", "c0")``.
+
+    For states that are not vectors, ``hidden_size`` is the tuple of trailing
+    sizes and ``layout`` names the axes (ConvLSTM: ``(Hc, H, W)``, ``"(B, Hc, H, W)"``).
+    """
     if not isinstance(state, (tuple, list)):
-        raise TypeError(f"{name} must be None or a tuple {parts} of arrays (B, H); got {type(state).__name__}")
+        raise TypeError(f"{name} must be None or a tuple {parts} of arrays {layout}; got {type(state).__name__}")
     if len(state) != len(parts):
-        raise ValueError(f"{name} must be a tuple {parts} of {len(parts)} arrays (B, H); got {len(state)} entries")
+        raise ValueError(f"{name} must be a tuple {parts} of {len(parts)} arrays {layout}; got {len(state)} entries")
+    dims = hidden_size if isinstance(hidden_size, tuple) else (hidden_size,)
     for k, (part, arr) in enumerate(zip(parts, state)):
-        check_array(f"{part} ({name}[{k}])", arr, (batch, hidden_size), "(B, H)", like=like)
+        check_array(f"{part} ({name}[{k}])", arr, (batch, *dims), layout, like=like)
     return tuple(state)
 
 
