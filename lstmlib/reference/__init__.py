@@ -7,6 +7,7 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 
 * :mod:`~lstmlib.reference.lstm` -- the LSTM (state ``(h, c)``)
 * :mod:`~lstmlib.reference.rnn` -- the vanilla tanh RNN (state ``h``)
+* :mod:`~lstmlib.reference.peephole` -- the peephole LSTM (the LSTM + diagonal weights from the cell to the gates)
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
@@ -14,6 +15,7 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.gradcheck import (
     check_lstm_gradients,
+    check_peephole_gradients,
     check_rnn_gradients,
     gradient_errors,
     max_relative_error,
@@ -26,6 +28,13 @@ from lstmlib.reference.lstm import (
     lstm_cell_forward,
     lstm_forward,
     lstm_state_gradients,
+)
+from lstmlib.reference.peephole import (
+    init_peephole_params,
+    peephole_backward,
+    peephole_cell_backward,
+    peephole_cell_forward,
+    peephole_forward,
 )
 from lstmlib.reference.rnn import (
     init_rnn_params,
@@ -42,5 +51,8 @@ __all__ = [
     "lstm_state_gradients",
     "init_rnn_params", "rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward",
     "rnn_state_gradients",
+    "init_peephole_params", "peephole_cell_forward", "peephole_cell_backward", "peephole_forward",
+    "peephole_backward",
     "numerical_gradient", "max_relative_error", "gradient_errors", "check_lstm_gradients", "check_rnn_gradients",
+    "check_peephole_gradients",
 ]

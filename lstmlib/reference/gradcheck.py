@@ -13,6 +13,7 @@ import numpy as np
 from lstmlib._checks import check_array_type, check_floating, check_keys, check_rng
 from lstmlib.reference.lstm import lstm_backward, lstm_forward
 from lstmlib.reference.params import NUMPY_ARRAY
+from lstmlib.reference.peephole import peephole_backward, peephole_forward
 from lstmlib.reference.rnn import rnn_backward, rnn_forward
 
 
@@ -114,6 +115,28 @@ def check_rnn_gradients(params, x, h0, rng=0, eps=1e-6):
     dparams, dx, dh0 = rnn_backward(params, cache, R_y, R_h)
     arrays = {**params, "x": x, "h0": h0}
     grads = {**dparams, "x": dx, "h0": dh0}
+    return gradient_errors(loss, arrays, grads, eps)
+
+
+def check_peephole_gradients(params, x, state, rng=0, eps=1e-6):
+    """Gradient-check :func:`~lstmlib.reference.peephole.peephole_backward`, as :func:`check_lstm_gradients`.
+
+    Same loss and arguments; params also hold the three peephole vectors.
+    Returns ``{name: max_relative_error}`` for every parameter key, ``"x"``,
+    ``"h0"`` and ``"c0"``.
+    """
+    rng = check_rng("rng", rng)
+    y, (h_T, c_T), cache = peephole_forward(params, x, state)
+    h0, c0 = state if state is not None else (np.zeros_like(h_T), np.zeros_like(c_T))
+    R_y, R_h, R_c = (rng.standard_normal(a.shape).astype(a.dtype) for a in (y, h_T, c_T))
+
+    def loss():
+        y, (h_T, c_T), _ = peephole_forward(params, x, (h0, c0))
+        return np.sum(y * R_y) + np.sum(h_T * R_h) + np.sum(c_T * R_c)
+
+    dparams, dx, (dh0, dc0) = peephole_backward(params, cache, R_y, (R_h, R_c))
+    arrays = {**params, "x": x, "h0": h0, "c0": c0}
+    grads = {**dparams, "x": dx, "h0": dh0, "c0": dc0}
     return gradient_errors(loss, arrays, grads, eps)
 
 
