@@ -143,7 +143,7 @@ def gate_slopes(acts: torch.Tensor, c_prev: torch.Tensor, tanh_c: torch.Tensor) 
     local = torch.addcmul(acts, acts, acts, value=-1)  # s (1 - s): (T, B, 4, H); g's slot replaced below
     local[:, :, 0] *= g  # dc/da_i = g * sigmoid'(a_i)
     local[:, :, 1] *= c_prev  # dc/da_f = c_{t-1} * sigmoid'(a_f)
-    torch.mul(i, torch.addcmul(one, g, g, value=-1), out=local[:, :, 2])  # dc/da_g = i * tanh'(a_g)
+    torch.addcmul(one, g, g, value=-1, out=local[:, :, 2]).mul_(i)  # dc/da_g = i * tanh'(a_g)
     local[:, :, 3] *= tanh_c  # dh/da_o = tanh(c_t) * sigmoid'(a_o)
     return local.reshape(T, B, 4 * H)
 

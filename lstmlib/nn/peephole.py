@@ -162,17 +162,19 @@ class PeepholeLSTMSequence(torch.autograd.Function):
         local = gate_slopes(acts[:, :, :4], c_prev, tanh_c)  # (T, B, 4H)
         slope_i, slope_f, _, slope_o = local.view(local.shape[:2] + (4, -1)).unbind(2)
         # dh_t/dc_t = o tanh'(c_t) + (dh_t/da_o) w_co: c_t also reaches h_t through o
-        dc_from_h = torch.addcmul(o * torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1), slope_o, weight_co)
+        # (built in place: one (T, B, H) buffer, reused below for the peepholes' gradients)
+        dc_from_h = torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1).mul_(o).addcmul_(slope_o, weight_co)
         # dc_t/dc_{t-1} = f + (dc_t/da_i) w_ci + (dc_t/da_f) w_cf: c_{t-1} also reaches c_t through i and f
-        dc_carry = torch.addcmul(torch.addcmul(f, slope_i, weight_ci), slope_f, weight_cf)
+        dc_carry = torch.addcmul(f, slope_i, weight_ci).addcmul_(slope_f, weight_cf)
         dgates, dh, dc = lstm_backward_loop(local, dc_from_h, dc_carry, dy, dh_n, dc_n, weight_hh, mask)
         da_i, da_f, _, da_o = dgates.view(local.shape[:2] + (4, -1)).unbind(2)
         needs = ctx.needs_input_grad
         dweight_hh = recurrent_weight_gradient(dgates, h_0, y) if needs[3] else None
         # dw_ci = sum_t,b da_i c_{t-1} ;  dw_cf = sum da_f c_{t-1} ;  dw_co = sum da_o c_t
-        dweight_ci = (da_i * c_prev).sum((0, 1)) if needs[4] else None
-        dweight_cf = (da_f * c_prev).sum((0, 1)) if needs[5] else None
-        dweight_co = (da_o * c).sum((0, 1)) if needs[6] else None
+        product = dc_from_h  # no longer needed: its buffer holds each product in turn
+        dweight_ci = torch.mul(da_i, c_prev, out=product).sum((0, 1)) if needs[4] else None
+        dweight_cf = torch.mul(da_f, c_prev, out=product).sum((0, 1)) if needs[5] else None
+        dweight_co = torch.mul(da_o, c, out=product).sum((0, 1)) if needs[6] else None
         return dgates, dh, dc, dweight_hh, dweight_ci, dweight_cf, dweight_co, None
 
 
