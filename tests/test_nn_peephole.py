@@ -75,7 +75,7 @@ def run(module, x, states, *, packed, batch_first, lengths=LENGTHS):
     output, (h_n, c_n) = module(inp, hx)
     out = output.data if packed else output
     gen = torch.Generator().manual_seed(1)
-    loss = sum((t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum() for t in (out, h_n, c_n))
+    loss = sum((t * torch.randn(t.shape, generator=gen, dtype=t.dtype).to(t.device)).sum() for t in (out, h_n, c_n))
     loss.backward()
     result = {"output": out, "h_n": h_n, "c_n": c_n, "grad_x": x.grad}
     if hx is not None:
@@ -222,6 +222,26 @@ def test_forward_without_grad_equals_forward_with_grad():
         assert y1.requires_grad and not y2.requires_grad
         for a, b in ((y1, y2), (h1, h2), (c1, c2)):
             assert torch.equal(a, b)
+
+
+def test_the_kernels_off_cpu_path(monkeypatch):
+    """On CUDA, Tanh takes torch.tanh instead of 2 sigmoid(2a) - 1: run that branch here, on the CPU."""
+    from lstmlib.nn import kernels
+
+    plain_init = kernels.Tanh.__init__
+
+    def off_cpu(self, like):
+        plain_init(self, like)
+        self.via_sigmoid = False
+
+    ours = randomize(lnn.PeepholeLSTM(D, H, num_layers=2, bidirectional=True, dtype=torch.float64), seed=15)
+    twin = StepByStep(D, H, num_layers=2, bidirectional=True, dtype=torch.float64)
+    twin.load_state_dict(ours.state_dict())
+    x, states = make_inputs(torch.float64, 4, batch_first=False, seed=5)
+    monkeypatch.setattr(kernels.Tanh, "__init__", off_cpu)
+    for packed in (False, True):
+        a, b = (run(m, x, states, packed=packed, batch_first=False) for m in (ours, twin))
+        assert max(max_diffs(a, b).values()) <= 1e-10
 
 
 def test_frozen_peepholes_still_train_the_rest():
