@@ -31,7 +31,7 @@ import lstmlib.nn as lnn
 B, T, D = 32, 100, 64
 HIDDEN_SIZES = (128, 512)
 MODELS = {"LSTM": (torch.nn.LSTM, lnn.LSTM), "GRU": (torch.nn.GRU, lnn.GRU), "RNN": (torch.nn.RNN, lnn.RNN)}
-VARIANTS = {"GRU": lnn.GRU}
+VARIANTS = {"GRU": lnn.GRU, "PeepholeLSTM": lnn.PeepholeLSTM}
 
 
 def cpu_name() -> str:

@@ -9,6 +9,8 @@
   ``(x: (N, D), parent: (N,))``, all the nodes of one height in one step.
 * :class:`ConvLSTM`, :class:`ConvLSTMCell` -- the convolutional LSTM (Shi et al., 2015)
   over sequences of frames ``(T, B, C, H, W)``, optional Hadamard peepholes.
+* :class:`PeepholeLSTM`, :class:`PeepholeLSTMCell` -- the LSTM with peephole
+  weights from the cell to its gates; ``torch.nn.LSTM``'s arguments and outputs.
 * :class:`RecurrentBase` -- the shared composition (stacking, bidirectional,
   packed sequences) every recurrent layer is built on.
 """
@@ -17,6 +19,7 @@ from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence
 from .gru import GRU, GRUCell, gru_cell, gru_sequence
 from .init import set_forget_bias
 from .lstm import LSTM, LSTMCell, lstm_cell, lstm_sequence
+from .peephole import PeepholeLSTM, PeepholeLSTMCell, peephole_cell, peephole_sequence
 from .recurrent import RecurrentBase, RecurrentCellBase
 from .rnn import RNN, RNNCell, rnn_cell, rnn_sequence
 from .tree_lstm import ChildSumTreeLSTM, NaryTreeLSTM
@@ -30,6 +33,8 @@ __all__ = [
     "LSTM",
     "LSTMCell",
     "NaryTreeLSTM",
+    "PeepholeLSTM",
+    "PeepholeLSTMCell",
     "RNN",
     "RNNCell",
     "RecurrentBase",
@@ -40,6 +45,8 @@ __all__ = [
     "gru_sequence",
     "lstm_cell",
     "lstm_sequence",
+    "peephole_cell",
+    "peephole_sequence",
     "rnn_cell",
     "rnn_sequence",
     "set_forget_bias",

@@ -11,6 +11,7 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.tree_lstm` -- child-sum and N-ary Tree-LSTMs over a forest (states ``(h, c)`` per node)
 * :mod:`~lstmlib.reference.convlstm` -- the convolutional LSTM of Shi et al. (2015), state ``(h, c)`` maps
 * :mod:`~lstmlib.reference.conv2d` -- the "same"-padded 2-D convolution it is built on
+* :mod:`~lstmlib.reference.peephole` -- the peephole LSTM (the LSTM + diagonal weights from the cell to the gates)
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
@@ -30,6 +31,7 @@ from lstmlib.reference.gradcheck import (
     check_gru_gradients,
     check_lstm_gradients,
     check_nary_tree_lstm_gradients,
+    check_peephole_gradients,
     check_rnn_gradients,
     gradient_errors,
     max_relative_error,
@@ -49,6 +51,13 @@ from lstmlib.reference.lstm import (
     lstm_cell_forward,
     lstm_forward,
     lstm_state_gradients,
+)
+from lstmlib.reference.peephole import (
+    init_peephole_params,
+    peephole_backward,
+    peephole_cell_backward,
+    peephole_cell_forward,
+    peephole_forward,
 )
 from lstmlib.reference.rnn import (
     init_rnn_params,
@@ -82,4 +91,7 @@ __all__ = [
     "conv2d_forward", "conv2d_backward",
     "init_convlstm_params", "convlstm_cell_forward", "convlstm_cell_backward", "convlstm_forward", "convlstm_backward",
     "check_convlstm_gradients",
+    "init_peephole_params", "peephole_cell_forward", "peephole_cell_backward", "peephole_forward",
+    "peephole_backward",
+    "check_peephole_gradients",
 ]
