@@ -3,20 +3,19 @@
 A broken reference, an unknown citation key or a stray file fails here, not
 in a reader's browser; so does a page that would fetch a script, style, font
 or image from the network (readers may have none). The pieces that the book's
-extension (_ext/lstmbook) adds are checked on the built pages too: the launch
-hint on every chapter, the execution-times table, and lstmbook.css.
+extensions (_ext/lstmbook, _ext/lstmbook_html.py) add are checked on the built
+pages too: the launch hint on every chapter, the execution-times table,
+lstmbook.css, each inline script once, the widget scripts in order. The
+``built_book`` fixture (tests/conftest.py) builds the book once for this file
+and the browser test.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
-import pytest
 import yaml
 
 from book_files import ROOT, toc_files
@@ -26,22 +25,6 @@ LOADING_ATTRIBUTE = re.compile(
     r"<(script|link|img|source|iframe|embed)\b[^>]*?\b(src|href|srcset)\s*=\s*[\"'](https?:)?//[^\"']*[\"']",
     re.IGNORECASE,
 )
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory) -> Path:
-    """Build the book once into a temporary folder; return its ``_build/html``."""
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
-    return out / "_build" / "html"
 
 
 def test_book_builds_without_warnings(built_book):
@@ -151,3 +134,34 @@ def test_every_chapter_page_says_how_to_run_it_locally(built_book):
         assert "make lab" in text and f"{in_lab}.ipynb" in text and f"{entry}.ipynb in the repository" in text
         assert re.search(r'href="(\.\./)*execution-times\.html"', hint.group(1)), entry
     assert "lstmbook-launch" not in (built_book / "notation.html").read_text()
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc=\"([^\"?]+)")
+
+
+def test_no_page_repeats_an_inline_script(built_book):
+    # Sphinx 7.4 wrote extensions' late inline scripts twice, and sphinx-thebe's
+    # `const THEBE_JS_URL` then threw on every page (fixed by _ext/lstmbook_html.py).
+    repeated = {}
+    for page in sorted(built_book.rglob("*.html")):
+        bodies = [body.strip() for body in INLINE_SCRIPT.findall(page.read_text(errors="replace")) if body.strip()]
+        twice = sorted({body[:80] for body in bodies if bodies.count(body) > 1})
+        if twice:
+            repeated[page.relative_to(built_book).as_posix()] = twice
+    assert not repeated, f"inline scripts written twice: {repeated}"
+
+
+def test_widget_pages_load_the_widget_scripts_in_order(built_book):
+    # require.js, then the page set up for the manager, the manager, and the gate explorer's model
+    order = ["requirejs/require.js", "lstmbook/widgets-env.js", "jupyter-widgets/embed-amd.js",
+             "lstmbook/lstm-cell.js", "lstmbook/gate-explorer.js"]
+    widget_pages = [p for p in sorted(built_book.rglob("*.html"))
+                    if "application/vnd.jupyter.widget-state+json" in p.read_text(errors="replace")]
+    assert widget_pages, "no page holds widget state"
+    for page in widget_pages:
+        sources = [src.split("_static/", 1)[-1] for src in SCRIPT_SRC.findall(page.read_text())]
+        loaded = [src for src in sources if src in order]
+        assert loaded == order, f"{page.name} loads {loaded}"
+    for script in order:
+        assert (built_book / "_static" / script).is_file(), f"_static/{script} is missing from the build"

