@@ -33,6 +33,7 @@ from lstmlib.reference.gradcheck import (
     check_nary_tree_lstm_gradients,
     check_peephole_gradients,
     check_rnn_gradients,
+    check_sequence_gradients,
     gradient_errors,
     max_relative_error,
     numerical_gradient,
@@ -93,5 +94,5 @@ __all__ = [
     "check_convlstm_gradients",
     "init_peephole_params", "peephole_cell_forward", "peephole_cell_backward", "peephole_forward",
     "peephole_backward",
-    "check_peephole_gradients",
+    "check_peephole_gradients", "check_sequence_gradients",
 ]

@@ -90,7 +90,7 @@ def check_lstm_gradients(params, x, state, rng=0, eps=1e-6):
     zeros) are nudged in place and restored. Returns ``{name: max_relative_error}`` for every
     parameter key, ``"x"``, ``"h0"`` and ``"c0"``.
     """
-    return _check_sequence_gradients(lstm_forward, lstm_backward, params, x, state, ("h0", "c0"), rng, eps)
+    return check_sequence_gradients(lstm_forward, lstm_backward, params, x, state, ("h0", "c0"), rng, eps)
 
 
 def check_peephole_gradients(params, x, state, rng=0, eps=1e-6):
@@ -98,7 +98,7 @@ def check_peephole_gradients(params, x, state, rng=0, eps=1e-6):
 
     Same loss and arguments; params also hold the three peephole vectors.
     """
-    return _check_sequence_gradients(peephole_forward, peephole_backward, params, x, state, ("h0", "c0"), rng, eps)
+    return check_sequence_gradients(peephole_forward, peephole_backward, params, x, state, ("h0", "c0"), rng, eps)
 
 
 def check_convlstm_gradients(params, x, state, rng=0, eps=1e-6):
@@ -107,7 +107,7 @@ def check_convlstm_gradients(params, x, state, rng=0, eps=1e-6):
     x: (T, B, C, H, W), state ``(h0, c0)``, each (B, Hc, H, W), or None for
     zeros. Every entry of every array costs two forward passes: keep the sizes small.
     """
-    return _check_sequence_gradients(convlstm_forward, convlstm_backward, params, x, state, ("h0", "c0"), rng, eps)
+    return check_sequence_gradients(convlstm_forward, convlstm_backward, params, x, state, ("h0", "c0"), rng, eps)
 
 
 def check_rnn_gradients(params, x, h0, rng=0, eps=1e-6):
@@ -116,20 +116,24 @@ def check_rnn_gradients(params, x, h0, rng=0, eps=1e-6):
     Like :func:`check_lstm_gradients`; h0: (B, H) or None for zeros. Returns
     ``{name: max_relative_error}`` for every parameter key, ``"x"`` and ``"h0"``.
     """
-    return _check_sequence_gradients(rnn_forward, rnn_backward, params, x, h0, ("h0",), rng, eps)
+    return check_sequence_gradients(rnn_forward, rnn_backward, params, x, h0, ("h0",), rng, eps)
 
 
 def check_gru_gradients(params, x, h0, rng=0, eps=1e-6):
     """Gradient-check :func:`gru_backward`, as :func:`check_rnn_gradients`."""
-    return _check_sequence_gradients(gru_forward, gru_backward, params, x, h0, ("h0",), rng, eps)
+    return check_sequence_gradients(gru_forward, gru_backward, params, x, h0, ("h0",), rng, eps)
 
 
-def _check_sequence_gradients(forward, backward, params, x, state, state_names, rng, eps):
-    """The check shared by every sequence layer: ``loss = Σ y⊙R_y + Σ_s Σ s_T⊙R_s``.
+def check_sequence_gradients(forward, backward, params, x, state, state_names, rng=0, eps=1e-6):
+    """Gradient-check any sequence layer on ``loss = Σ y⊙R_y + Σ_s Σ s_T⊙R_s``.
 
-    ``forward(params, x, state) -> (y, final, cache)`` and
+    The random weights R (drawn from ``rng``) make every output and every final
+    state matter. ``forward(params, x, state) -> (y, final, cache)`` and
     ``backward(params, cache, dy, dfinal) -> (dparams, dx, dstate0)``, where a
-    state is one array (``state_names`` has one name) or a tuple of them.
+    state is one array (``state_names`` has one name, e.g. ``("h0",)``) or a
+    tuple of arrays (``("h0", "c0")``); ``state`` None means zeros. Returns
+    ``{name: max_relative_error}`` for every parameter key, ``"x"`` and each
+    name in ``state_names``.
     """
     rng = check_rng("rng", rng)
     single = len(state_names) == 1
