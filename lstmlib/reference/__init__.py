@@ -7,6 +7,7 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 
 * :mod:`~lstmlib.reference.lstm` -- the LSTM (state ``(h, c)``)
 * :mod:`~lstmlib.reference.rnn` -- the vanilla tanh RNN (state ``h``)
+* :mod:`~lstmlib.reference.tree_lstm` -- child-sum and N-ary Tree-LSTMs over a forest (states ``(h, c)`` per node)
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
@@ -14,6 +15,8 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.gradcheck import (
     check_lstm_gradients,
+    check_child_sum_tree_lstm_gradients,
+    check_nary_tree_lstm_gradients,
     check_rnn_gradients,
     gradient_errors,
     max_relative_error,
@@ -35,6 +38,14 @@ from lstmlib.reference.rnn import (
     rnn_forward,
     rnn_state_gradients,
 )
+from lstmlib.reference.tree_lstm import (
+    child_sum_tree_lstm_backward,
+    child_sum_tree_lstm_forward,
+    init_child_sum_tree_lstm_params,
+    init_nary_tree_lstm_params,
+    nary_tree_lstm_backward,
+    nary_tree_lstm_forward,
+)
 
 __all__ = [
     "sigmoid", "dsigmoid", "dtanh",
@@ -42,5 +53,8 @@ __all__ = [
     "lstm_state_gradients",
     "init_rnn_params", "rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward",
     "rnn_state_gradients",
+    "init_child_sum_tree_lstm_params", "child_sum_tree_lstm_forward", "child_sum_tree_lstm_backward",
+    "init_nary_tree_lstm_params", "nary_tree_lstm_forward", "nary_tree_lstm_backward",
     "numerical_gradient", "max_relative_error", "gradient_errors", "check_lstm_gradients", "check_rnn_gradients",
+    "check_child_sum_tree_lstm_gradients", "check_nary_tree_lstm_gradients",
 ]

@@ -14,6 +14,12 @@ from lstmlib._checks import check_array_type, check_floating, check_keys, check_
 from lstmlib.reference.lstm import lstm_backward, lstm_forward
 from lstmlib.reference.params import NUMPY_ARRAY
 from lstmlib.reference.rnn import rnn_backward, rnn_forward
+from lstmlib.reference.tree_lstm import (
+    child_sum_tree_lstm_backward,
+    child_sum_tree_lstm_forward,
+    nary_tree_lstm_backward,
+    nary_tree_lstm_forward,
+)
 
 
 def numerical_gradient(f, array, eps=1e-6):
@@ -115,6 +121,36 @@ def check_rnn_gradients(params, x, h0, rng=0, eps=1e-6):
     arrays = {**params, "x": x, "h0": h0}
     grads = {**dparams, "x": dx, "h0": dh0}
     return gradient_errors(loss, arrays, grads, eps)
+
+
+def check_child_sum_tree_lstm_gradients(params, x, parent, rng=0, eps=1e-6):
+    """Gradient-check :func:`child_sum_tree_lstm_backward` on ``loss = Σ h⊙R_h + Σ c⊙R_c``.
+
+    The random weights R (drawn from ``rng``) make the state of every node
+    matter, not only the roots'. params and x: (N, D) are nudged in place and
+    restored; parent: (N,). Returns ``{name: max_relative_error}`` for every
+    parameter key and ``"x"``.
+    """
+    return _check_tree_gradients(child_sum_tree_lstm_forward, child_sum_tree_lstm_backward, params, x, parent,
+                                 rng, eps)
+
+
+def check_nary_tree_lstm_gradients(params, x, parent, rng=0, eps=1e-6):
+    """Gradient-check :func:`nary_tree_lstm_backward`, as :func:`check_child_sum_tree_lstm_gradients`."""
+    return _check_tree_gradients(nary_tree_lstm_forward, nary_tree_lstm_backward, params, x, parent, rng, eps)
+
+
+def _check_tree_gradients(forward, backward, params, x, parent, rng, eps):
+    rng = check_rng("rng", rng)
+    h, c, cache = forward(params, x, parent)
+    R_h, R_c = (rng.standard_normal(a.shape).astype(a.dtype) for a in (h, c))
+
+    def loss():
+        h, c, _ = forward(params, x, parent)
+        return np.sum(h * R_h) + np.sum(c * R_c)
+
+    dparams, dx = backward(params, cache, R_h, R_c)
+    return gradient_errors(loss, {**params, "x": x}, {**dparams, "x": dx}, eps)
 
 
 def _scalar(value):
