@@ -11,7 +11,7 @@ from lstmlib.trees import check_parent, children_lists, node_heights, tree_from_
 
 
 def exact_value(e, modulus=10):
-    """The value from Python's own integer arithmetic on the text: (a op b) mod m composes, so only the end needs % m."""
+    """The value by Python's integer arithmetic on the text: mod m commutes with + - *, so % m once at the end."""
     return eval(e.text, {"__builtins__": {}}) % modulus  # the text holds only digits, + - *, brackets
 
 

@@ -1,4 +1,4 @@
-"""lstmlib.nn.ChildSumTreeLSTM / NaryTreeLSTM: parity with the reference, batching, chains = torch.nn.LSTM, bad input."""
+"""lstmlib.nn.ChildSumTreeLSTM / NaryTreeLSTM: reference parity, batching, chains = torch.nn.LSTM, bad input."""
 
 import numpy as np
 import pytest
@@ -182,7 +182,8 @@ PARENT = torch.tensor([-1, 0, 0, 1])
         (X.long(), PARENT, TypeError, r"x must have a floating-point dtype; got int64"),
         (X[:, :2], PARENT, ValueError, r"x must have D=3 along axis 1 of \(N, D\); got shape \(4, 2\)"),
         (X[:0], PARENT[:0], ValueError, r"x must hold at least one node \(N >= 1\)"),
-        (X, PARENT[:3], ValueError, r"parent must have one entry per node, the N=4 rows of x \(N, D\); got shape \(3,\)"),
+        (X, PARENT[:3], ValueError, r"parent must have one entry per node, the N=4 rows of x \(N, D\); "
+                                    r"got shape \(3,\)"),
         (X, torch.tensor([-1, 2, 3, 1]), ValueError, r"parent has a cycle: 1 -> 2 -> 3 -> 1"),
         (X, torch.tensor([1, 2, 0, -1]), ValueError, r"parent has a cycle: 0 -> 1 -> 2 -> 0"),
         (X, torch.tensor([-1, 0, 0, 4]), ValueError, r"parent\[3\] = 4 is out of range: .* 0 \.\. 3 \(N=4\)"),
