@@ -46,9 +46,11 @@ lab: $(STAMP)
 notebooks: $(STAMP)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python scripts/execute_notebooks.py $(CHAPTERS)
 
-## bench: lstmlib.nn against torch.nn, as ratios measured in one run
+## bench: lstmlib.nn against its peers (torch.nn, our LSTM, per-node recursion), as ratios measured in one run each
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_recurrent.py
+	$(BIN)/python benchmarks/bench_tree_lstm.py
+	$(BIN)/python benchmarks/bench_convlstm.py
 
 ## checkpoints: retrain the committed model checkpoints that chapters load (slow: about half an hour)
 checkpoints: $(STAMP)

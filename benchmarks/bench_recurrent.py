@@ -1,4 +1,8 @@
-"""Time lstmlib.nn.LSTM / RNN against torch.nn.LSTM / RNN in one run; print a Markdown table.
+"""Time lstmlib.nn's recurrent layers against their peers in one run; print Markdown tables.
+
+Table 1: each layer with a torch twin (LSTM, GRU, RNN) against torch.nn's.
+Table 2: each variant (GRU, peephole LSTM) against our own LSTM of the same
+sizes: what choosing that cell costs or saves in this library.
 
     python benchmarks/bench_recurrent.py               # 1 thread and torch's default thread count
     python benchmarks/bench_recurrent.py --threads 2   # only 2 threads
@@ -26,7 +30,8 @@ import lstmlib.nn as lnn
 
 B, T, D = 32, 100, 64
 HIDDEN_SIZES = (128, 512)
-MODELS = {"LSTM": (torch.nn.LSTM, lnn.LSTM), "RNN": (torch.nn.RNN, lnn.RNN)}
+MODELS = {"LSTM": (torch.nn.LSTM, lnn.LSTM), "GRU": (torch.nn.GRU, lnn.GRU), "RNN": (torch.nn.RNN, lnn.RNN)}
+VARIANTS = {"GRU": lnn.GRU, "PeepholeLSTM": lnn.PeepholeLSTM}
 
 
 def cpu_name() -> str:
@@ -85,7 +90,21 @@ def time_pair(step_a, step_b, device: str, rounds: int, warmup: int = 3) -> tupl
     return min(times[0]), min(times[1])
 
 
+def time_against(peer: torch.nn.Module, module: torch.nn.Module, device: str, threads: int, name: str, H: int,
+                  rounds: int) -> list[tuple]:
+    """Rows ``(device, threads, name, H, pass, peer ms, module ms, module / peer)`` for both passes."""
+    x = torch.randn(T, B, D, device=device)
+    rows = []
+    for backward in (False, True):
+        n = min(rounds, max(5, rounds // 2)) if (H >= 512 and backward) else rounds
+        t_peer, t_module = time_pair(make_step(peer, x, backward), make_step(module, x, backward), device, n)
+        label = "forward+backward" if backward else "forward (no_grad)"
+        rows.append((device, threads, name, H, label, t_peer * 1e3, t_module * 1e3, t_module / t_peer))
+    return rows
+
+
 def bench(device: str, threads: int, rounds: int) -> list[tuple]:
+    """Table 1: ours against torch.nn's twin, holding the same weights."""
     rows = []
     for name, (theirs_cls, ours_cls) in MODELS.items():
         for H in HIDDEN_SIZES:
@@ -93,13 +112,26 @@ def bench(device: str, threads: int, rounds: int) -> list[tuple]:
             theirs = theirs_cls(D, H, device=device)
             ours = ours_cls(D, H, device=device)
             ours.load_state_dict(theirs.state_dict())
-            x = torch.randn(T, B, D, device=device)
-            for backward in (False, True):
-                n = min(rounds, max(5, rounds // 2)) if (H >= 512 and backward) else rounds
-                t_theirs, t_ours = time_pair(make_step(theirs, x, backward), make_step(ours, x, backward), device, n)
-                label = "forward+backward" if backward else "forward (no_grad)"
-                rows.append((device, threads, name, H, label, t_theirs * 1e3, t_ours * 1e3, t_ours / t_theirs))
+            rows += time_against(theirs, ours, device, threads, name, H, rounds)
     return rows
+
+
+def bench_variants(device: str, threads: int, rounds: int) -> list[tuple]:
+    """Table 2: each variant against lstmlib.nn.LSTM of the same D and H."""
+    rows = []
+    for name, variant_cls in VARIANTS.items():
+        for H in HIDDEN_SIZES:
+            torch.manual_seed(0)
+            rows += time_against(lnn.LSTM(D, H, device=device), variant_cls(D, H, device=device),
+                                 device, threads, name, H, rounds)
+    return rows
+
+
+def print_table(rows: list[tuple], peer: str, module: str, ratio: str) -> None:
+    print(f"| device | threads | model | H | pass | {peer} (ms) | {module} (ms) | {ratio} |")
+    print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |")
+    for device, threads, name, H, label, t_peer, t_module, r in rows:
+        print(f"| {device} | {threads} | {name} | {H} | {label} | {t_peer:.2f} | {t_module:.2f} | {r:.2f} |")
 
 
 def main() -> None:
@@ -118,17 +150,18 @@ def main() -> None:
         print(f"GPU: {torch.cuda.get_device_name()}")
     print(f"B={B}, T={T}, D={D}, float32; fastest of {args.rounds} alternating rounds (fewer for the slowest)")
     print(f"CPU pressure before the run (time tasks waited for a CPU): {cpu_pressure()}\n")
-    rows = []
+    twins, variants = [], []
     for device in devices:
         for threads in (args.threads if device == "cpu" else [torch.get_num_threads()]):
             torch.set_num_threads(threads)
             print(f"timing on {device} with torch.set_num_threads({threads}) ...", flush=True)
-            rows += bench(device, threads, args.rounds)
+            twins += bench(device, threads, args.rounds)
+            variants += bench_variants(device, threads, args.rounds)
     print(f"\nCPU pressure after the run: {cpu_pressure()}\n")
-    print("| device | threads | model | H | pass | torch.nn (ms) | lstmlib.nn (ms) | ours / torch |")
-    print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |")
-    for device, threads, name, H, label, t_theirs, t_ours, ratio in rows:
-        print(f"| {device} | {threads} | {name} | {H} | {label} | {t_theirs:.2f} | {t_ours:.2f} | {ratio:.2f} |")
+    print("Against torch.nn's twin (same weights):\n")
+    print_table(twins, "torch.nn", "lstmlib.nn", "ours / torch")
+    print("\nEach variant against lstmlib.nn.LSTM (same D and H):\n")
+    print_table(variants, "lstmlib.nn.LSTM", "variant", "variant / LSTM")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 A broken reference, an unknown citation key or a stray file fails here, not
 in a reader's browser; so does a page that would fetch a script, style, font
 or image from the network (readers may have none). The pieces that the book's
-extensions (_ext/lstmbook, web/lstmbook_html.py) add are checked on the built
+extensions (_ext/lstmbook, _ext/lstmbook_html.py) add are checked on the built
 pages too: the launch hint on every chapter, the execution-times table,
 lstmbook.css, each inline script once, the widget scripts in order. The
 ``built_book`` fixture (tests/conftest.py) builds the book once for this file
@@ -142,7 +142,7 @@ SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc=\"([^\"?]+)")
 
 def test_no_page_repeats_an_inline_script(built_book):
     # Sphinx 7.4 wrote extensions' late inline scripts twice, and sphinx-thebe's
-    # `const THEBE_JS_URL` then threw on every page (fixed by web/lstmbook_html.py).
+    # `const THEBE_JS_URL` then threw on every page (fixed by _ext/lstmbook_html.py).
     repeated = {}
     for page in sorted(built_book.rglob("*.html")):
         bodies = [body.strip() for body in INLINE_SCRIPT.findall(page.read_text(errors="replace")) if body.strip()]

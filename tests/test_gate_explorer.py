@@ -117,7 +117,7 @@ def test_displays_as_its_widget():
 
 
 def test_carries_what_the_static_page_needs():
-    # web/static/lstmbook/gate-explorer.js finds these classes and this hidden element
+    # _ext/lstmbook/static/lstmbook/gate-explorer.js finds these classes and this hidden element
     weights = {"i": (0.5, -1.0), "f": (2.0, 0.25), "g": (-1.5, 1.0), "o": (0.0, 3.0)}
     explorer = GateExplorer(weights=weights)
     assert CSS_CLASS in explorer.widget._dom_classes

@@ -1,6 +1,6 @@
 """The JavaScript LSTM cell of the static pages computes what lstmlib.reference computes.
 
-web/static/lstmbook/lstm-cell.js (the cell) and gate-explorer.js (the gate
+_ext/lstmbook/static/lstmbook/lstm-cell.js (the cell) and gate-explorer.js (the gate
 explorer's step, number format and bars) run in the reader's browser; here they
 run under node, on the same inputs as lstm_cell_forward and GateExplorer.
 Skipped where node is not installed (the browser test checks the page too).
@@ -29,7 +29,7 @@ from lstmlib.widgets.gate_explorer import (
 )
 
 NODE = shutil.which("node")
-SCRIPTS = ROOT / "web" / "static" / "lstmbook"
+SCRIPTS = ROOT / "_ext" / "lstmbook" / "static" / "lstmbook"
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs, or .ci/install-browser): "
                                 "the JavaScript cell is not run under node")
 

@@ -41,13 +41,16 @@ from lstmlib.data.tagging import lookahead_tags
 from lstmlib.data.timing import generate_timed_spikes, measure_spike_delays, periodic_function, spike_times
 
 __all__ = [
-    "Expression",
     "adding_problem",
     "bouncing_trajectories",
     "continual_reber_stream",
     "critical_positions",
     "decode_strings",
+    "encode_forest",
+    "encode_sequences",
     "encode_strings",
+    "Expression",
+    "expression_values",
     "first_symbol",
     "generate_timed_spikes",
     "is_reber",
@@ -58,11 +61,8 @@ __all__ = [
     "moving_digits",
     "next_frame_split",
     "periodic_function",
+    "random_expressions",
     "reber_strings",
     "sine_waves",
     "spike_times",
-    "random_expressions",
-    "encode_sequences",
-    "encode_forest",
-    "expression_values",
 ]

@@ -18,9 +18,10 @@ module builds them:
   roles are swapped: the network must *produce* the spikes, ``F + I(n)``
   steps apart. With the single offset ``0`` (the default) there is no input
   at all, only a spike to emit every ``F`` steps: the network must count in
-  its cell state and open its output at the right step, which an LSTM
-  whose gates cannot see the cell state finds very hard. This is the task on
-  which Gers et al. report that peephole LSTMs succeed where plain ones fail.
+  its cell state and open its output at the right step, with gates that
+  see the cell state only through ``h``. Gers et al. report that the peephole
+  LSTM learns such timing tasks; the chapter on peepholes measures how often
+  a plain LSTM does too, in miniature.
 * **Periodic function generation (PFG)**, :func:`periodic_function`. No
   input; the target is a cosine, triangle or rectangle wave of period ``F``
   that the network must generate freely, step after step.

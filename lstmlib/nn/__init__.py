@@ -3,30 +3,50 @@
 * :class:`LSTM`, :class:`LSTMCell` -- same arguments, ``state_dict`` keys,
   initialisation and shapes as ``torch.nn.LSTM`` / ``torch.nn.LSTMCell``.
 * :class:`RNN`, :class:`RNNCell` -- likewise for ``torch.nn.RNN`` / ``torch.nn.RNNCell``.
+* :class:`GRU`, :class:`GRUCell` -- likewise for ``torch.nn.GRU`` / ``torch.nn.GRUCell``.
 * :func:`set_forget_bias` -- open the forget gate at initialisation (any LSTM-layout module).
 * :class:`ChildSumTreeLSTM`, :class:`NaryTreeLSTM` -- Tree-LSTMs over a forest
   ``(x: (N, D), parent: (N,))``, all the nodes of one height in one step.
+* :class:`ConvLSTM`, :class:`ConvLSTMCell` -- the convolutional LSTM (Shi et al., 2015)
+  over sequences of frames ``(T, B, C, H, W)``, optional Hadamard peepholes.
+* :class:`PeepholeLSTM`, :class:`PeepholeLSTMCell` -- the LSTM with peephole
+  weights from the cell to its gates; ``torch.nn.LSTM``'s arguments and outputs.
 * :class:`RecurrentBase` -- the shared composition (stacking, bidirectional,
   packed sequences) every recurrent layer is built on.
 """
 
+from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence
+from .gru import GRU, GRUCell, gru_cell, gru_sequence
 from .init import set_forget_bias
 from .lstm import LSTM, LSTMCell, lstm_cell, lstm_sequence
+from .peephole import PeepholeLSTM, PeepholeLSTMCell, peephole_cell, peephole_sequence
 from .recurrent import RecurrentBase, RecurrentCellBase
 from .rnn import RNN, RNNCell, rnn_cell, rnn_sequence
 from .tree_lstm import ChildSumTreeLSTM, NaryTreeLSTM
 
 __all__ = [
     "ChildSumTreeLSTM",
+    "ConvLSTM",
+    "ConvLSTMCell",
+    "GRU",
+    "GRUCell",
     "LSTM",
     "LSTMCell",
     "NaryTreeLSTM",
+    "PeepholeLSTM",
+    "PeepholeLSTMCell",
     "RNN",
     "RNNCell",
     "RecurrentBase",
     "RecurrentCellBase",
+    "convlstm_cell",
+    "convlstm_sequence",
+    "gru_cell",
+    "gru_sequence",
     "lstm_cell",
     "lstm_sequence",
+    "peephole_cell",
+    "peephole_sequence",
     "rnn_cell",
     "rnn_sequence",
     "set_forget_bias",

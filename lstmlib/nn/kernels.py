@@ -2,7 +2,7 @@
 
 * :func:`project_inputs` -- the input projection of every time step as one matmul;
 * :class:`StepMatmul`    -- the T small products ``h W_hh^T`` of a time loop;
-* :class:`Tanh`          -- tanh into a given buffer, fast on CPU.
+* :class:`Tanh`          -- tanh into a given buffer, fast on CPU (also fused with sigmoids).
 
 They only make things faster: each computes exactly what its one-line
 definition says, up to floating-point rounding.
@@ -85,6 +85,16 @@ class StepMatmul:
             return torch.ops.mkldnn._linear_pointwise(x, self.packed, None, "none", [], "")
         return torch.ops.mkldnn._linear_pointwise.binary(x, other, self.packed, None, "add")
 
+    def add_to(self, x: torch.Tensor, acc: torch.Tensor) -> torch.Tensor:
+        """``acc += x @ W^T`` in place, ``acc: (B, G)``; returns ``acc``.
+
+        Lets a loop accumulate each step's product into its slot of a buffer
+        that outlives the loop, instead of a fresh tensor per step.
+        """
+        if self.packed is None:
+            return acc.addmm_(x, self.weight_t)
+        return acc.copy_(self(x, acc))
+
 
 class Tanh:
     """``tanh`` written into a given buffer, via ``tanh(a) = 2 sigmoid(2a) - 1`` on CPU.
@@ -119,3 +129,23 @@ class Tanh:
         else:
             torch.sigmoid(gates, out=out)
             torch.tanh(gates[:, block], out=out[:, block])
+
+    def sigmoid_and_tanh(
+        self, pair: torch.Tensor, b: torch.Tensor, halves: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> None:
+        """``pair[:, 0] = sigmoid(pair[:, 0])`` and ``pair[:, 1] = tanh(b)``, in place.
+
+        ``pair: (B, 2, H)`` holds a pre-activation in ``pair[:, 0]``; ``b: (B, H)``
+        must not overlap it; ``halves``: ``pair.unbind(1)``, passed in by a time
+        loop that sliced it once. On CPU one sigmoid covers both halves (``2 b``
+        is written into ``pair[:, 1]`` first): a gate and a tanh that become
+        known at the same time cost one kernel.
+        """
+        first, second = pair.unbind(1) if halves is None else halves
+        if self.via_sigmoid:
+            torch.mul(b, 2, out=second)
+            pair.sigmoid_()
+            torch.add(self.minus_one, second, alpha=2, out=second)  # 2 s - 1
+        else:
+            first.sigmoid_()
+            torch.tanh(b, out=second)

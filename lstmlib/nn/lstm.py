@@ -7,7 +7,9 @@ Speed: a layer runs as ONE autograd node per direction. The input
 projection ``x W_ih^T + b_ih + b_hh`` is one big matmul outside the loop
 (:func:`~lstmlib.nn.kernels.project_inputs`); :class:`LSTMSequence` runs the
 recurrence, saving the gate activations, and its hand-written backward loops
-over reversed time, computing ``dW_hh`` with one matmul over all steps.
+over reversed time, computing ``dW_hh`` with one matmul over all steps. The
+backward's three pieces (:func:`gate_slopes`, :func:`lstm_backward_loop`,
+:func:`recurrent_weight_gradient`) also serve the peephole LSTM.
 """
 
 from __future__ import annotations
@@ -115,45 +117,90 @@ class LSTMSequence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, dy, dh_n, dc_n):  # type: ignore[override]
         acts, cs, tanh_c, y, h_0, weight_hh, mask = ctx.saved_tensors
-        T, B, _, H = acts.shape
-        i, f, g, o = acts.unbind(2)  # (T, B, H) each
-        # Local derivatives of all steps at once, outside the loop. With a = the
-        # gate pre-activations, sigmoid'(a) = s (1 - s) and tanh'(a) = 1 - g^2:
-        one = acts.new_ones(())
-        local = torch.addcmul(acts, acts, acts, value=-1)  # s (1 - s): (T, B, 4, H); g's slot replaced below
-        local[:, :, 0] *= g  # dc/da_i = g * sigmoid'(a_i)
-        local[:, :, 1] *= cs[:-1]  # dc/da_f = c_{t-1} * sigmoid'(a_f)
-        torch.mul(i, torch.addcmul(one, g, g, value=-1), out=local[:, :, 2])  # dc/da_g = i * tanh'(a_g)
-        local[:, :, 3] *= tanh_c  # dh/da_o = tanh(c_t) * sigmoid'(a_o)
-        dc_from_h = o * torch.addcmul(one, tanh_c, tanh_c, value=-1)  # dh/dc = o * tanh'(c_t)
-        matmul = StepMatmul(weight_hh.t(), B)  # da W_hh, T times with the same W_hh
-        dgates = torch.empty_like(acts).view(T, B, 4 * H)  # dL/da for every step
-        dgate_steps, local_steps = dgates.unbind(0), local.view(T, B, 4 * H).unbind(0)
-        dy_steps, f_steps, dc_from_h_steps = dy.unbind(0), f.unbind(0), dc_from_h.unbind(0)
-        if mask is not None:
-            valid = mask.to(dgates.dtype)  # (T, B, 1): 1 while t < length
-            valid_steps, frozen_steps = valid.unbind(0), (1 - valid).unbind(0)
-        dh, dc = dh_n + dy_steps[T - 1], dc_n  # dL/dh_T (via y_T and h_n), dL/dc_T
-        for t in reversed(range(T)):
-            dy_prev = dy_steps[t - 1] if t > 0 else None  # h_{t-1} also feeds y_{t-1}
-            if mask is not None:
-                # a frozen step hands its gradient straight to step t-1
-                dh_frozen, dh = dh * frozen_steps[t], dh * valid_steps[t]
-                dc_frozen, dc = dc * frozen_steps[t], dc * valid_steps[t]
-            dc = torch.addcmul(dc, dh, dc_from_h_steps[t])  # + backprop through h_t = o * tanh(c_t)
-            # [da_i, da_f, da_g, da_o] = [dc, dc, dc, dh] * local
-            torch.mul(torch.cat([dc, dc, dc, dh], 1), local_steps[t], out=dgate_steps[t])
-            if mask is None:
-                dh = matmul(dgate_steps[t], dy_prev)  # dh_{t-1} = da W_hh + dy_{t-1}
-                dc = dc * f_steps[t]  # dc_{t-1} = dc * f
-            else:
-                dh = matmul(dgate_steps[t], dh_frozen if dy_prev is None else dh_frozen + dy_prev)
-                dc = torch.addcmul(dc_frozen, dc, f_steps[t])
-        dweight_hh = None
-        if ctx.needs_input_grad[3]:
-            # dW_hh = sum_t da_t^T h_{t-1}: one matmul over steps 1..T-1, plus step 0's h_0
-            dweight_hh = torch.addmm(dgates[0].t() @ h_0, dgates[1:].reshape(-1, 4 * H).t(), y[:-1].reshape(-1, H))
+        f, o = acts[:, :, 1], acts[:, :, 3]  # (T, B, H) each
+        # Local derivatives of all steps at once, before the loop
+        local = gate_slopes(acts, cs[:-1], tanh_c)  # (T, B, 4H)
+        dc_from_h = o * torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1)  # dh/dc = o * tanh'(c_t)
+        # The loop over reversed time: one product with W_hh per step; dc_{t-1} = dc_t * f
+        dgates, dh, dc = lstm_backward_loop(local, dc_from_h, f, dy, dh_n, dc_n, weight_hh, mask)
+        # dW_hh: one product over all steps, after the loop
+        dweight_hh = recurrent_weight_gradient(dgates, h_0, y) if ctx.needs_input_grad[3] else None
         return dgates, dh, dc, dweight_hh, None
+
+
+def gate_slopes(acts: torch.Tensor, c_prev: torch.Tensor, tanh_c: torch.Tensor) -> torch.Tensor:
+    """How each gate pre-activation moves the state, for all steps at once (outside the time loop).
+
+    ``acts: (T, B, 4, H)`` the gates i, f, g, o after their nonlinearities,
+    ``c_prev: (T, B, H)`` the cells c_{t-1}, ``tanh_c: (T, B, H)``. Returns
+    ``(T, B, 4H)``: dc_t/da_i, dc_t/da_f, dc_t/da_g and dh_t/da_o (holding the
+    other of c_t, h_t fixed). With a = the gate pre-activations,
+    sigmoid'(a) = s (1 - s) and tanh'(a) = 1 - g^2.
+    """
+    T, B, _, H = acts.shape
+    i, g = acts[:, :, 0], acts[:, :, 2]
+    one = acts.new_ones(())
+    local = torch.addcmul(acts, acts, acts, value=-1)  # s (1 - s): (T, B, 4, H); g's slot replaced below
+    local[:, :, 0] *= g  # dc/da_i = g * sigmoid'(a_i)
+    local[:, :, 1] *= c_prev  # dc/da_f = c_{t-1} * sigmoid'(a_f)
+    torch.addcmul(one, g, g, value=-1, out=local[:, :, 2]).mul_(i)  # dc/da_g = i * tanh'(a_g)
+    local[:, :, 3] *= tanh_c  # dh/da_o = tanh(c_t) * sigmoid'(a_o)
+    return local.reshape(T, B, 4 * H)
+
+
+def lstm_backward_loop(
+    local: torch.Tensor,
+    dc_from_h: torch.Tensor,
+    dc_carry: torch.Tensor,
+    dy: torch.Tensor,
+    dh_n: torch.Tensor,
+    dc_n: torch.Tensor,
+    weight_hh: torch.Tensor,
+    mask: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Backpropagation through time of an LSTM-like cell, no autograd; shared with the peephole LSTM.
+
+    Everything that does not depend on the incoming gradient is computed before:
+    ``local: (T, B, 4H)`` from :func:`gate_slopes`, ``dc_from_h: (T, B, H)`` =
+    dh_t/dc_t and ``dc_carry: (T, B, H)`` = dc_t/dc_{t-1} (for the LSTM o tanh'(c_t)
+    and f; the peephole LSTM adds its peephole paths to both). dy: (T, B, H),
+    dh_n, dc_n: (B, H), mask: (T, B, 1) or None. Returns ``dgates: (T, B, 4H)``
+    = dL/da at every step, and dL/dh_0, dL/dc_0.
+    """
+    T, B, G = local.shape
+    matmul = StepMatmul(weight_hh.t(), B)  # da W_hh, T times with the same W_hh
+    dgates = torch.empty_like(local)  # dL/da for every step
+    dgate_steps, local_steps = dgates.unbind(0), local.unbind(0)
+    dy_steps, carry_steps, dc_from_h_steps = dy.unbind(0), dc_carry.unbind(0), dc_from_h.unbind(0)
+    if mask is not None:
+        valid = mask.to(dgates.dtype)  # (T, B, 1): 1 while t < length
+        valid_steps, frozen_steps = valid.unbind(0), (1 - valid).unbind(0)
+    dh, dc = dh_n + dy_steps[T - 1], dc_n  # dL/dh_T (via y_T and h_n), dL/dc_T
+    for t in reversed(range(T)):
+        dy_prev = dy_steps[t - 1] if t > 0 else None  # h_{t-1} also feeds y_{t-1}
+        if mask is not None:
+            # a frozen step hands its gradient straight to step t-1
+            dh_frozen, dh = dh * frozen_steps[t], dh * valid_steps[t]
+            dc_frozen, dc = dc * frozen_steps[t], dc * valid_steps[t]
+        dc = torch.addcmul(dc, dh, dc_from_h_steps[t])  # + backprop through h_t
+        # [da_i, da_f, da_g, da_o] = [dc, dc, dc, dh] * local
+        torch.mul(torch.cat([dc, dc, dc, dh], 1), local_steps[t], out=dgate_steps[t])
+        if mask is None:
+            dh = matmul(dgate_steps[t], dy_prev)  # dh_{t-1} = da W_hh + dy_{t-1}
+            dc = dc * carry_steps[t]  # dc_{t-1} = dc * dc_t/dc_{t-1}
+        else:
+            dh = matmul(dgate_steps[t], dh_frozen if dy_prev is None else dh_frozen + dy_prev)
+            dc = torch.addcmul(dc_frozen, dc, carry_steps[t])
+    return dgates, dh, dc
+
+
+def recurrent_weight_gradient(dgates: torch.Tensor, h_0: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """dW_hh = sum_t da_t^T h_{t-1}: one matmul over steps 1..T-1, plus step 0's h_0.
+
+    ``dgates: (T, B, G)``, ``h_0: (B, H)``, ``y: (T, B, H)`` (h_1 .. h_T) -> ``(G, H)``.
+    """
+    G, H = dgates.shape[2], y.shape[2]
+    return torch.addmm(dgates[0].t() @ h_0, dgates[1:].reshape(-1, G).t(), y[:-1].reshape(-1, H))
 
 
 def lstm_sequence(
@@ -199,11 +246,7 @@ class LSTM(RecurrentBase):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        if isinstance(proj_size, bool) or proj_size != 0:
-            raise ValueError(
-                f"proj_size must be 0: LSTM projections (proj_size > 0) are not supported by "
-                f"lstmlib.nn.LSTM; got proj_size={proj_size!r}. Use torch.nn.LSTM for projections."
-            )
+        check_no_projection(proj_size, "lstmlib.nn.LSTM")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype)
         self.proj_size = 0
@@ -213,6 +256,15 @@ class LSTM(RecurrentBase):
         xw = project_inputs(x, params["weight_ih"], params.get("bias_ih"), params.get("bias_hh"))  # (T, B, 4H)
         y, h_n, c_n = lstm_sequence(xw, h_0, c_0, params["weight_hh"], mask)
         return y, (h_n, c_n)
+
+
+def check_no_projection(proj_size: Any, owner: str) -> None:
+    """``proj_size`` is accepted for drop-in use with ``torch.nn.LSTM``'s arguments, but must be 0."""
+    if isinstance(proj_size, bool) or proj_size != 0:
+        raise ValueError(
+            f"proj_size must be 0: LSTM projections (proj_size > 0) are not supported by "
+            f"{owner}; got proj_size={proj_size!r}. Use torch.nn.LSTM for projections."
+        )
 
 
 class LSTMCell(RecurrentCellBase):

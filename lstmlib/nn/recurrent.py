@@ -7,7 +7,11 @@ LSTM and ConvLSTM later) plugs into :class:`RecurrentBase` by declaring only
 * ``state_names``      -- ``("h_0",)``, or ``("h_0", "c_0")`` for a cell with a cell state;
 * ``_parameter_shapes`` -- to add per-layer parameters (peepholes) or change them (convolutions);
 * ``_run_layer``       -- run ONE layer in ONE direction over a whole sequence;
-* ``_state_dims``      -- only if a state is not a ``(H,)`` vector per sequence (ConvLSTM's maps).
+* ``_state_dims``      -- only if a state is not a ``(H,)`` vector per sequence (ConvLSTM's maps);
+* ``input_axes``, ``state_axes`` -- only if one step's input is not a ``(D,)`` vector or a
+  state not an ``(H,)`` vector: the names of their axes, for validation and messages
+  (ConvLSTM: ``("C", "H", "W")`` and ``("Hc", "H", "W")``; the first input axis is the one
+  whose size must be ``input_size``, and bidirectional outputs are concatenated along it).
 
 Everything else lives here, once: parameter registration by layer and
 direction with PyTorch's names and initialisation, input validation,
@@ -86,12 +90,18 @@ def _check_states(
     return states
 
 
-def _check_features(name: str, x: torch.Tensor, ranks: tuple[int, ...], layout: str, size: int, ref: Any) -> None:
-    """Rank, floating dtype equal to the parameters' dtype, last-axis size ``size``."""
+def _check_features(
+    name: str, x: torch.Tensor, ranks: tuple[int, ...], layout: str, size: int, ref: Any, axes: tuple[str, ...] = ("D",)
+) -> None:
+    """Rank, floating dtype equal to the parameters' dtype, size ``size`` on the feature axis.
+
+    axes: names of the trailing axes of one step's input, feature axis first
+    (``("D",)``: the last axis; ConvLSTM's ``("C", "H", "W")``: the third from last).
+    """
     _checks.check_rank(name, x, ranks, layout)
     _checks.check_floating(name, x)
     _checks.check_same_dtype(name, x, "the parameters", ref)
-    _checks.check_axis_size(name, x, x.ndim - 1, size, "D", layout)
+    _checks.check_axis_size(name, x, x.ndim - len(axes), size, axes[0], layout)
 
 
 def _check_common_args(input_size: Any, hidden_size: Any, bias: Any) -> tuple[int, int, bool]:
@@ -114,6 +124,8 @@ class RecurrentBase(nn.Module):
 
     gate_multiplier: int = 1
     state_names: tuple[str, ...] = ("h_0",)
+    input_axes: tuple[str, ...] = ("D",)  # one step's input per sequence: (D,)
+    state_axes: tuple[str, ...] = ("H",)  # one state per sequence: (H,)
 
     def __init__(
         self,
@@ -212,9 +224,10 @@ class RecurrentBase(nn.Module):
         return {stem: getattr(self, name) for stem, name in zip(self._stems[k], self._all_weights[k])}
 
     def _input_layout(self, ndim: int) -> str:
-        if ndim == 2:
-            return "(T, D)"
-        return "(B, T, D)" if self.batch_first else "(T, B, D)"
+        step = ", ".join(self.input_axes)
+        if ndim == 1 + len(self.input_axes):
+            return f"(T, {step})"
+        return f"(B, T, {step})" if self.batch_first else f"(T, B, {step})"
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
         x, lengths, is_batched = self._time_major_input(input)  # (T, B, D), (B,) or None
@@ -238,15 +251,19 @@ class RecurrentBase(nn.Module):
         A ``PackedSequence`` is unpacked in its sorted order (longest first), as
         torch runs packed batches; its lengths are then ``(B,)``, on the CPU.
         """
-        weight = getattr(self, self._all_weights[0][0])
+        weight, axes = getattr(self, self._all_weights[0][0]), self.input_axes
+        batched, unbatched = 2 + len(axes), 1 + len(axes)  # ranks: (T, B, D) and (T, D) for axes ("D",)
         if isinstance(input, PackedSequence):
-            _check_features("input.data", input.data, (2,), "(sum of lengths, D)", self.input_size, weight)
+            layout = f"(sum of lengths, {', '.join(axes)})"
+            _check_features("input.data", input.data, (unbatched,), layout, self.input_size, weight, axes)
             x, lengths = pad_packed_sequence(PackedSequence(input.data, input.batch_sizes))  # (T, B, D)
             return x, lengths, True
         _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor or a PackedSequence")
-        _checks.check_rank("input", input, (3, 2), f"{self._input_layout(3)}, or {self._input_layout(2)} unbatched")
-        _check_features("input", input, (3, 2), self._input_layout(input.ndim), self.input_size, weight)
-        is_batched = input.ndim == 3
+        ranks = (batched, unbatched)
+        either = f"{self._input_layout(batched)}, or {self._input_layout(unbatched)} unbatched"
+        _checks.check_rank("input", input, ranks, either)
+        _check_features("input", input, ranks, self._input_layout(input.ndim), self.input_size, weight, axes)
+        is_batched = input.ndim == batched
         _checks.check_nonempty_time("input", input, axis=1 if (self.batch_first and is_batched) else 0)
         x = input if is_batched else input.unsqueeze(1)
         if self.batch_first and is_batched:
@@ -260,7 +277,8 @@ class RecurrentBase(nn.Module):
             zeros = x.new_zeros((num_states, B, *dims))
             return tuple(zeros for _ in self.state_names)
         expected = (num_states, B, *dims) if is_batched else (num_states, *dims)
-        layout = "(num_layers * num_directions, B, H)" if is_batched else "(num_layers * num_directions, H)"
+        axes = ", ".join(self.state_axes)
+        layout = f"(num_layers * num_directions, {'B, ' if is_batched else ''}{axes})"
         states = _check_states(self.state_names, hx, expected, layout, x)
         if not is_batched:
             states = tuple(s.unsqueeze(1) for s in states)

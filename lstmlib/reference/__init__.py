@@ -7,20 +7,43 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 
 * :mod:`~lstmlib.reference.lstm` -- the LSTM (state ``(h, c)``)
 * :mod:`~lstmlib.reference.rnn` -- the vanilla tanh RNN (state ``h``)
+* :mod:`~lstmlib.reference.gru` -- the gated recurrent unit, GRU (state ``h``)
 * :mod:`~lstmlib.reference.tree_lstm` -- child-sum and N-ary Tree-LSTMs over a forest (states ``(h, c)`` per node)
+* :mod:`~lstmlib.reference.convlstm` -- the convolutional LSTM of Shi et al. (2015), state ``(h, c)`` maps
+* :mod:`~lstmlib.reference.conv2d` -- the "same"-padded 2-D convolution it is built on
+* :mod:`~lstmlib.reference.peephole` -- the peephole LSTM (the LSTM + diagonal weights from the cell to the gates)
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
+from lstmlib.reference.conv2d import conv2d_backward, conv2d_forward
+from lstmlib.reference.convlstm import (
+    convlstm_backward,
+    convlstm_cell_backward,
+    convlstm_cell_forward,
+    convlstm_forward,
+    init_convlstm_params,
+)
 from lstmlib.reference.gradcheck import (
-    check_lstm_gradients,
     check_child_sum_tree_lstm_gradients,
+    check_convlstm_gradients,
+    check_gru_gradients,
+    check_lstm_gradients,
     check_nary_tree_lstm_gradients,
+    check_peephole_gradients,
     check_rnn_gradients,
+    check_sequence_gradients,
     gradient_errors,
     max_relative_error,
     numerical_gradient,
+)
+from lstmlib.reference.gru import (
+    gru_backward,
+    gru_cell_backward,
+    gru_cell_forward,
+    gru_forward,
+    init_gru_params,
 )
 from lstmlib.reference.lstm import (
     init_lstm_params,
@@ -29,6 +52,13 @@ from lstmlib.reference.lstm import (
     lstm_cell_forward,
     lstm_forward,
     lstm_state_gradients,
+)
+from lstmlib.reference.peephole import (
+    init_peephole_params,
+    peephole_backward,
+    peephole_cell_backward,
+    peephole_cell_forward,
+    peephole_forward,
 )
 from lstmlib.reference.rnn import (
     init_rnn_params,
@@ -53,8 +83,16 @@ __all__ = [
     "lstm_state_gradients",
     "init_rnn_params", "rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward",
     "rnn_state_gradients",
+    "init_gru_params", "gru_cell_forward", "gru_cell_backward", "gru_forward", "gru_backward",
+    "numerical_gradient", "max_relative_error", "gradient_errors", "check_lstm_gradients", "check_rnn_gradients",
+    "check_gru_gradients",
     "init_child_sum_tree_lstm_params", "child_sum_tree_lstm_forward", "child_sum_tree_lstm_backward",
     "init_nary_tree_lstm_params", "nary_tree_lstm_forward", "nary_tree_lstm_backward",
-    "numerical_gradient", "max_relative_error", "gradient_errors", "check_lstm_gradients", "check_rnn_gradients",
     "check_child_sum_tree_lstm_gradients", "check_nary_tree_lstm_gradients",
+    "conv2d_forward", "conv2d_backward",
+    "init_convlstm_params", "convlstm_cell_forward", "convlstm_cell_backward", "convlstm_forward", "convlstm_backward",
+    "check_convlstm_gradients",
+    "init_peephole_params", "peephole_cell_forward", "peephole_cell_backward", "peephole_forward",
+    "peephole_backward",
+    "check_peephole_gradients", "check_sequence_gradients",
 ]

@@ -11,8 +11,11 @@ import numbers
 import numpy as np
 
 from lstmlib._checks import check_array_type, check_floating, check_keys, check_rng
+from lstmlib.reference.convlstm import convlstm_backward, convlstm_forward
+from lstmlib.reference.gru import gru_backward, gru_forward
 from lstmlib.reference.lstm import lstm_backward, lstm_forward
 from lstmlib.reference.params import NUMPY_ARRAY
+from lstmlib.reference.peephole import peephole_backward, peephole_forward
 from lstmlib.reference.rnn import rnn_backward, rnn_forward
 from lstmlib.reference.tree_lstm import (
     child_sum_tree_lstm_backward,
@@ -87,19 +90,24 @@ def check_lstm_gradients(params, x, state, rng=0, eps=1e-6):
     zeros) are nudged in place and restored. Returns ``{name: max_relative_error}`` for every
     parameter key, ``"x"``, ``"h0"`` and ``"c0"``.
     """
-    rng = check_rng("rng", rng)
-    y, (h_T, c_T), cache = lstm_forward(params, x, state)
-    h0, c0 = state if state is not None else (np.zeros_like(h_T), np.zeros_like(c_T))
-    R_y, R_h, R_c = (rng.standard_normal(a.shape).astype(a.dtype) for a in (y, h_T, c_T))
+    return check_sequence_gradients(lstm_forward, lstm_backward, params, x, state, ("h0", "c0"), rng, eps)
 
-    def loss():
-        y, (h_T, c_T), _ = lstm_forward(params, x, (h0, c0))
-        return np.sum(y * R_y) + np.sum(h_T * R_h) + np.sum(c_T * R_c)
 
-    dparams, dx, (dh0, dc0) = lstm_backward(params, cache, R_y, (R_h, R_c))
-    arrays = {**params, "x": x, "h0": h0, "c0": c0}
-    grads = {**dparams, "x": dx, "h0": dh0, "c0": dc0}
-    return gradient_errors(loss, arrays, grads, eps)
+def check_peephole_gradients(params, x, state, rng=0, eps=1e-6):
+    """Gradient-check :func:`~lstmlib.reference.peephole.peephole_backward`, as :func:`check_lstm_gradients`.
+
+    Same loss and arguments; params also hold the three peephole vectors.
+    """
+    return check_sequence_gradients(peephole_forward, peephole_backward, params, x, state, ("h0", "c0"), rng, eps)
+
+
+def check_convlstm_gradients(params, x, state, rng=0, eps=1e-6):
+    """Gradient-check :func:`convlstm_backward`, as :func:`check_lstm_gradients`.
+
+    x: (T, B, C, H, W), state ``(h0, c0)``, each (B, Hc, H, W), or None for
+    zeros. Every entry of every array costs two forward passes: keep the sizes small.
+    """
+    return check_sequence_gradients(convlstm_forward, convlstm_backward, params, x, state, ("h0", "c0"), rng, eps)
 
 
 def check_rnn_gradients(params, x, h0, rng=0, eps=1e-6):
@@ -108,18 +116,40 @@ def check_rnn_gradients(params, x, h0, rng=0, eps=1e-6):
     Like :func:`check_lstm_gradients`; h0: (B, H) or None for zeros. Returns
     ``{name: max_relative_error}`` for every parameter key, ``"x"`` and ``"h0"``.
     """
+    return check_sequence_gradients(rnn_forward, rnn_backward, params, x, h0, ("h0",), rng, eps)
+
+
+def check_gru_gradients(params, x, h0, rng=0, eps=1e-6):
+    """Gradient-check :func:`gru_backward`, as :func:`check_rnn_gradients`."""
+    return check_sequence_gradients(gru_forward, gru_backward, params, x, h0, ("h0",), rng, eps)
+
+
+def check_sequence_gradients(forward, backward, params, x, state, state_names, rng=0, eps=1e-6):
+    """Gradient-check any sequence layer on ``loss = Σ y⊙R_y + Σ_s Σ s_T⊙R_s``.
+
+    The random weights R (drawn from ``rng``) make every output and every final
+    state matter. ``forward(params, x, state) -> (y, final, cache)`` and
+    ``backward(params, cache, dy, dfinal) -> (dparams, dx, dstate0)``, where a
+    state is one array (``state_names`` has one name, e.g. ``("h0",)``) or a
+    tuple of arrays (``("h0", "c0")``); ``state`` None means zeros. Returns
+    ``{name: max_relative_error}`` for every parameter key, ``"x"`` and each
+    name in ``state_names``.
+    """
     rng = check_rng("rng", rng)
-    y, h_T, cache = rnn_forward(params, x, h0)
-    h0 = h0 if h0 is not None else np.zeros_like(h_T)
-    R_y, R_h = (rng.standard_normal(a.shape).astype(a.dtype) for a in (y, h_T))
+    single = len(state_names) == 1
+    as_tuple = (lambda s: (s,)) if single else tuple
+    as_state = (lambda t: t[0]) if single else tuple
+    y, final, cache = forward(params, x, state)
+    initial = as_tuple(state) if state is not None else tuple(np.zeros_like(s) for s in as_tuple(final))
+    R_y, *R_final = (rng.standard_normal(a.shape).astype(a.dtype) for a in (y, *as_tuple(final)))
 
     def loss():
-        y, h_T, _ = rnn_forward(params, x, h0)
-        return np.sum(y * R_y) + np.sum(h_T * R_h)
+        y, final, _ = forward(params, x, as_state(initial))
+        return np.sum(y * R_y) + sum(np.sum(s * R) for s, R in zip(as_tuple(final), R_final))
 
-    dparams, dx, dh0 = rnn_backward(params, cache, R_y, R_h)
-    arrays = {**params, "x": x, "h0": h0}
-    grads = {**dparams, "x": dx, "h0": dh0}
+    dparams, dx, dinitial = backward(params, cache, R_y, as_state(R_final))
+    arrays = {**params, "x": x, **dict(zip(state_names, initial))}
+    grads = {**dparams, "x": dx, **dict(zip(state_names, as_tuple(dinitial)))}
     return gradient_errors(loss, arrays, grads, eps)
 
 

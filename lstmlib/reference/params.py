@@ -10,9 +10,12 @@ loads into both. For a cell with ``G`` gate blocks (RNN 1, GRU 3, LSTM 4)::
     bias_hh_l0    (G*H,)
 
 The gate blocks are stacked along the first axis in the module's order
-(LSTM: i, f, g, o). Cells whose parameters differ (peephole, ConvLSTM,
-Tree-LSTM) can still reuse :func:`init_uniform`, :func:`check_array`,
-:func:`check_sequence` and :func:`check_state`.
+(LSTM: i, f, g, o). A cell with further per-unit vectors on top of these
+(the peephole LSTM's ``weight_ci_l0``, ``weight_cf_l0``, ``weight_co_l0``, each
+``(H,)``) names them in ``vectors=`` of :func:`check_params` and
+:func:`check_layer_backward`. Cells whose parameters differ altogether
+(ConvLSTM, Tree-LSTM) can still reuse :func:`init_uniform`,
+:func:`check_array`, :func:`check_sequence` and :func:`check_state`.
 """
 
 from collections.abc import Mapping
@@ -98,24 +101,25 @@ def dtype_ref(params, name="params", key="weight_ih_l0"):
     return f"{name}['{key}']", params[key]
 
 
-def check_params(params, gates, name="params"):
+def check_params(params, gates, name="params", vectors=()):
     """Validate a torch-style parameter dict with ``gates`` blocks; return ``(D, H)``.
 
-    Checks the keys (both biases or neither, nothing else), that every entry is
-    a finite floating NumPy array of the shape implied by ``weight_ih_l0`` and
-    ``weight_hh_l0``, and that all entries share one dtype.
+    Checks the keys (both biases or neither, the ``vectors`` keys, nothing
+    else), that every entry is a finite floating NumPy array of the shape
+    implied by ``weight_ih_l0`` and ``weight_hh_l0`` (``(H,)`` for each key of
+    ``vectors``), and that all entries share one dtype.
     """
     check_array_type(name, params, Mapping, "a dict of NumPy arrays keyed like a torch state_dict")
     bias = "bias_ih_l0" in params or "bias_hh_l0" in params
-    check_keys(name, params, list(param_shapes(1, 1, gates, bias)))
-    layouts = param_layouts(gates)
+    check_keys(name, params, list(param_shapes(1, 1, gates, bias)) + list(vectors))
+    layouts = param_layouts(gates) | {key: "(H,)" for key in vectors}
     for key in ("weight_ih_l0", "weight_hh_l0"):
         check_array_type(f"{name}['{key}']", params[key], np.ndarray, NUMPY_ARRAY)
         check_rank(f"{name}['{key}']", params[key], (2,), layouts[key])
     D, H = params["weight_ih_l0"].shape[1], params["weight_hh_l0"].shape[1]
     ref = dtype_ref(params, name)
     check_floating(*ref)
-    shapes = param_shapes(D, H, gates, bias)
+    shapes = param_shapes(D, H, gates, bias) | {key: (H,) for key in vectors}
     for key in sorted(shapes, key=lambda k: k != "weight_hh_l0"):  # W_hh first: it defines H
         check_array(f"{name}['{key}']", params[key], shapes[key], layouts[key], like=ref)
     return D, H
@@ -133,25 +137,31 @@ def check_sequence(name, x, input_size, like):
     return x.shape[0], x.shape[1]
 
 
-def check_state(name, state, parts, batch, hidden_size, like):
-    """Validate a state tuple of ``len(parts)`` arrays ``(B, H)``, e.g. ``parts=("h0", "c0")``."""
+def check_state(name, state, parts, batch, hidden_size, like, layout="(B, H)"):
+    """Validate a state tuple of ``len(parts)`` arrays ``(B, H)``, e.g. ``parts=("h0", "c0")``.
+
+    For states that are not vectors, ``hidden_size`` is the tuple of trailing
+    sizes and ``layout`` names the axes (ConvLSTM: ``(Hc, H, W)``, ``"(B, Hc, H, W)"``).
+    """
     if not isinstance(state, (tuple, list)):
-        raise TypeError(f"{name} must be None or a tuple {parts} of arrays (B, H); got {type(state).__name__}")
+        raise TypeError(f"{name} must be None or a tuple {parts} of arrays {layout}; got {type(state).__name__}")
     if len(state) != len(parts):
-        raise ValueError(f"{name} must be a tuple {parts} of {len(parts)} arrays (B, H); got {len(state)} entries")
+        raise ValueError(f"{name} must be a tuple {parts} of {len(parts)} arrays {layout}; got {len(state)} entries")
+    dims = hidden_size if isinstance(hidden_size, tuple) else (hidden_size,)
     for k, (part, arr) in enumerate(zip(parts, state)):
-        check_array(f"{part} ({name}[{k}])", arr, (batch, hidden_size), "(B, H)", like=like)
+        check_array(f"{part} ({name}[{k}])", arr, (batch, *dims), layout, like=like)
     return tuple(state)
 
 
-def check_layer_backward(params, gates, cache, dy, producer, check_step_cache):
+def check_layer_backward(params, gates, cache, dy, producer, check_step_cache, vectors=()):
     """Validate what a layer backward receives: params, the layer cache and ``dy``.
 
     cache: ``{"steps": [one cell cache per step]}`` from ``producer`` (named in
     the message); ``check_step_cache(name, step, params, D, H) -> B`` validates
-    one cell's cache. dy: (T, B, H). Returns ``(B, H)``.
+    one cell's cache; vectors: as in :func:`check_params`. dy: (T, B, H).
+    Returns ``(B, H)``.
     """
-    D, H = check_params(params, gates)
+    D, H = check_params(params, gates, vectors=vectors)
     check_array_type("cache", cache, dict, f"the cache dict returned by {producer}")
     check_keys("cache", cache, ("steps",))
     T = len(cache["steps"])

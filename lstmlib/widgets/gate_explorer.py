@@ -16,7 +16,7 @@ Two layers, so that the numbers can be tested without a browser:
 
 On a static page of the book there is no Python kernel to call ``compute``, so
 the widget also carries what the reader's browser needs to do it:
-``web/static/lstmbook/gate-explorer.js`` finds the explorer by its CSS classes
+``_ext/lstmbook/static/lstmbook/gate-explorer.js`` finds the explorer by its CSS classes
 (:data:`CSS_CLASS`, ``lstm-gate-<slider key>``, ``lstm-gate-readout``), reads
 the weights from a hidden element (``lstm-gate-weights``), and on every slider
 move recomputes the step with ``lstm-cell.js`` (the JavaScript twin of
@@ -70,7 +70,7 @@ ROWS = {
 }
 COLORS = {"f": "#1f77b4", "i": "#2ca02c", "g": "#ff7f0e", "o": "#9467bd", "c": "#222222", "h": "#555555"}
 BAR_WIDTH = 220  # px
-# the class by which the static page's script (web/static/lstmbook/gate-explorer.js) finds an explorer
+# the class by which the static page's script (_ext/lstmbook/static/lstmbook/gate-explorer.js) finds an explorer
 CSS_CLASS = "lstm-gate-explorer"
 
 

@@ -1,0 +1,172 @@
+"""The gated recurrent unit (GRU) in NumPy: forward and hand-written backward.
+
+Cho et al. (2014)'s cell as ``torch.nn.GRU`` computes it, with a reset gate
+``r``, an update gate ``z`` and a candidate ``n``::
+
+    r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+    z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+    n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+    h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+
+The reset gate multiplies ``W_hn h_{t-1} + b_hn``, bias included (torch's and
+cuDNN's form), not ``h_{t-1}`` before the product: that is why the two biases
+``b_in`` and ``b_hn`` cannot be merged as the LSTM's can. Like the RNN's, the
+GRU's state is one array ``h`` (B, H): these functions take and return one
+array (``h0``, ``h_T``, ``dh_T``, ``dh0``) where the LSTM's take a tuple.
+
+``params`` has the keys and shapes of ``torch.nn.GRU(D, H).state_dict()``:
+``weight_ih_l0 (3H, D)``, ``weight_hh_l0 (3H, H)`` and, unless built with
+``bias=False``, ``bias_ih_l0 (3H,)``, ``bias_hh_l0 (3H,)``; the 3H axis stacks
+the blocks in the order r, z, n. Functions are pure; the cache refers to the
+arrays you passed in, so do not modify them in place between forward and backward.
+"""
+
+import numpy as np
+
+from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
+from lstmlib.reference.params import check_array, check_cell_cache, check_layer_backward, check_params, check_sequence, dtype_ref, init_params
+
+GATES = 3  # r, z, n
+CELL_CACHE_KEYS = ("x_t", "h_prev", "r", "z", "n", "a_hn")
+
+
+def init_gru_params(input_size, hidden_size, rng=None, dtype=np.float64):
+    """Parameters like ``torch.nn.GRU(input_size, hidden_size)``: all ~ uniform(±1/sqrt(H)).
+
+    rng: None (fresh generator), an int seed (same seed, same params) or a
+    ``np.random.Generator``. Returns ``{weight_ih_l0: (3H, D), weight_hh_l0: (3H, H),
+    bias_ih_l0: (3H,), bias_hh_l0: (3H,)}``; drop the two bias keys for a GRU
+    without bias.
+    """
+    return init_params(input_size, hidden_size, GATES, rng=rng, dtype=dtype)
+
+
+def gru_cell_forward(params, x_t, h_prev):
+    """One GRU step. x_t: (B, D), h_prev: (B, H) -> h: (B, H), cache (dict)."""
+    _check_cell_inputs(params, x_t, h_prev)
+    # a_x = W_ih x_t + b_ih,  a_h = W_hh h_{t-1} + b_hh: the two halves stay apart   (B, 3H) each
+    a_x = x_t @ params["weight_ih_l0"].T
+    a_h = h_prev @ params["weight_hh_l0"].T
+    if "bias_ih_l0" in params:
+        a_x = a_x + params["bias_ih_l0"]
+        a_h = a_h + params["bias_hh_l0"]
+    # [a_xr, a_xz, a_xn] = a_x,  [a_hr, a_hz, a_hn] = a_h: the block order of torch.nn.GRU
+    a_xr, a_xz, a_xn = np.split(a_x, GATES, axis=1)
+    a_hr, a_hz, a_hn = np.split(a_h, GATES, axis=1)
+    # r_t = σ(a_xr + a_hr)          how much of the old state the candidate may read
+    r = sigmoid(a_xr + a_hr)
+    # z_t = σ(a_xz + a_hz)          how much of the old state to keep
+    z = sigmoid(a_xz + a_hz)
+    # n_t = tanh(a_xn + r_t ⊙ a_hn)  the candidate state
+    n = np.tanh(a_xn + r * a_hn)
+    # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+    h = (1 - z) * n + z * h_prev
+    return h, dict(x_t=x_t, h_prev=h_prev, r=r, z=z, n=n, a_hn=a_hn)
+
+
+def gru_cell_backward(params, cache, dh):
+    """Backward of one GRU step, the mirror of :func:`gru_cell_forward`.
+
+    dh: (B, H) = ∂L/∂h_t. Returns ``dparams`` (keys of ``params``),
+    dx_t: (B, D), dh_prev: (B, H).
+    """
+    _check_cell_backward_inputs(params, cache, dh)
+    x_t, h_prev, r, z, n, a_hn = (cache[k] for k in CELL_CACHE_KEYS)
+    # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: to n_t, z_t and directly to h_{t-1}
+    dn = dh * (1 - z)
+    dz = dh * (h_prev - n)
+    dh_prev = dh * z
+    # n_t = tanh(a_xn + r_t ⊙ a_hn)
+    da_xn = dn * dtanh(n)
+    dr = da_xn * a_hn
+    da_hn = da_xn * r
+    # z_t = σ(a_xz + a_hz): both halves get the same gradient
+    da_z = dz * dsigmoid(z)
+    # r_t = σ(a_xr + a_hr)
+    da_r = dr * dsigmoid(r)
+    # [a_xr, a_xz, a_xn] = a_x,  [a_hr, a_hz, a_hn] = a_h
+    da_x = np.concatenate([da_r, da_z, da_xn], axis=1)  # (B, 3H)
+    da_h = np.concatenate([da_r, da_z, da_hn], axis=1)  # (B, 3H)
+    # a_x = W_ih x_t + b_ih,  a_h = W_hh h_{t-1} + b_hh
+    dparams = {"weight_ih_l0": da_x.T @ x_t, "weight_hh_l0": da_h.T @ h_prev}
+    if "bias_ih_l0" in params:
+        dparams["bias_ih_l0"] = da_x.sum(axis=0)
+        dparams["bias_hh_l0"] = da_h.sum(axis=0)
+    dx_t = da_x @ params["weight_ih_l0"]
+    dh_prev = dh_prev + da_h @ params["weight_hh_l0"]  # h_{t-1} reaches h_t directly and through a_h
+    return dparams, dx_t, dh_prev
+
+
+def gru_forward(params, x, h0=None):
+    """Run the GRU over a sequence by looping :func:`gru_cell_forward` over time.
+
+    x: (T, B, D); h0: (B, H) or None for zeros (one array: the GRU has no cell state).
+    Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1), the final
+    hidden state h_T: (B, H), and a cache for :func:`gru_backward`.
+    """
+    h = _check_forward_inputs(params, x, h0)
+    T, B, H = x.shape[0], x.shape[1], h.shape[1]
+    y = np.empty((T, B, H), x.dtype)
+    steps = []
+    for t in range(T):
+        h, step = gru_cell_forward(params, x[t], h)
+        y[t] = h
+        steps.append(step)
+    return y, h, {"steps": steps}
+
+
+def gru_backward(params, cache, dy, dh_T=None):
+    """Backpropagation through time: :func:`gru_cell_backward` looped over reversed time.
+
+    dy: (T, B, H) = ∂L/∂y; dh_T: (B, H) = ∂L/∂h_T when the loss also uses the
+    final state, or None. Returns ``dparams`` (keys of ``params``, each summed
+    over time), dx: (T, B, D) and dh0: (B, H).
+    """
+    dh_next = _check_backward_inputs(params, cache, dy, dh_T)
+    steps = cache["steps"]
+    dparams = {key: np.zeros_like(value) for key, value in params.items()}
+    dx = np.empty((len(steps),) + steps[0]["x_t"].shape, dy.dtype)
+    for t in reversed(range(len(steps))):
+        # h_t is both the output y_t and the input of step t+1: the two gradients add
+        step_dparams, dx[t], dh_next = gru_cell_backward(params, steps[t], dy[t] + dh_next)
+        for key in dparams:
+            dparams[key] += step_dparams[key]
+    return dparams, dx, dh_next
+
+
+def _check_cell_inputs(params, x_t, h_prev):
+    D, H = check_params(params, GATES)
+    B = check_array("x_t", x_t, (None, D), "(B, D)", like=dtype_ref(params))[0]
+    check_array("h_prev", h_prev, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+def _check_cell_cache(name, cache, params, D, H):
+    """The cache must come from a forward pass of a cell of this size; return its batch size B."""
+    return check_cell_cache(name, cache, params, D, H, CELL_CACHE_KEYS, "gru_cell_forward")
+
+
+def _check_cell_backward_inputs(params, cache, dh):
+    D, H = check_params(params, GATES)
+    B = _check_cell_cache("cache", cache, params, D, H)
+    check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+def _check_forward_inputs(params, x, h0):
+    """Validate the arguments of :func:`gru_forward`; return the initial state (zeros for None)."""
+    D, H = check_params(params, GATES)
+    T, B = check_sequence("x", x, D, like=dtype_ref(params))
+    if h0 is None:
+        return np.zeros((B, H), x.dtype)
+    if isinstance(h0, (tuple, list)):
+        raise TypeError(f"h0 must be one array (B, H), not a {type(h0).__name__}: the GRU has no cell state")
+    check_array("h0", h0, (B, H), "(B, H)", like=dtype_ref(params))
+    return h0
+
+
+def _check_backward_inputs(params, cache, dy, dh_T):
+    """Validate the arguments of the layer backward; return the final-state gradient (zeros for None)."""
+    B, H = check_layer_backward(params, GATES, cache, dy, "gru_forward", _check_cell_cache)
+    if dh_T is None:
+        return np.zeros((B, H), dy.dtype)
+    check_array("dh_T", dh_T, (B, H), "(B, H)", like=dtype_ref(params))
+    return dh_T

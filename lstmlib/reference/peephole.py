@@ -1,0 +1,213 @@
+"""The peephole LSTM in NumPy: forward pass and hand-written backward pass, side by side.
+
+Gers & Schmidhuber (2000) let the gates look at the cell they guard: the LSTM
+of :mod:`lstmlib.reference.lstm` plus three diagonal ("peephole") weight
+vectors, ``w_ci`` and ``w_cf`` reading the previous cell ``c_{t-1}`` into the
+input and forget gates, and ``w_co`` reading the NEW cell ``c_t`` into the
+output gate (which is computed after the cell update for that reason)::
+
+    i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi + w_ci ⊙ c_{t-1})
+    f_t = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf + w_cf ⊙ c_{t-1})
+    g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    o_t = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho + w_co ⊙ c_t)
+    h_t = o_t ⊙ tanh(c_t)
+
+With the three vectors at zero it is exactly the LSTM. ``params`` has the keys
+and shapes of ``lstmlib.nn.PeepholeLSTM(D, H).state_dict()``: the LSTM's
+``weight_ih_l0 (4H, D)``, ``weight_hh_l0 (4H, H)``, optional ``bias_ih_l0 (4H,)``,
+``bias_hh_l0 (4H,)`` (gate order i, f, g, o), plus ``weight_ci_l0``,
+``weight_cf_l0``, ``weight_co_l0``, each ``(H,)``. The functions are pure, with
+the signatures of their LSTM counterparts; the cache refers to the arrays you
+passed in, so do not modify them in place between forward and backward.
+"""
+
+import numpy as np
+
+from lstmlib._checks import check_rng
+from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
+from lstmlib.reference.params import (
+    check_array,
+    check_cell_cache,
+    check_layer_backward,
+    check_params,
+    check_sequence,
+    check_state,
+    dtype_ref,
+    init_params,
+    init_uniform,
+)
+
+GATES = 4  # i, f, g, o
+PEEPHOLES = ("weight_ci_l0", "weight_cf_l0", "weight_co_l0")  # c_{t-1} -> i, c_{t-1} -> f, c_t -> o
+CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c")
+
+
+def init_peephole_params(input_size, hidden_size, rng=None, dtype=np.float64):
+    """Parameters like ``lstmlib.nn.PeepholeLSTM(input_size, hidden_size)``: all ~ uniform(±1/sqrt(H)).
+
+    rng: None (fresh generator), an int seed (same seed, same params) or a
+    ``np.random.Generator``. The LSTM's entries are drawn first, so they equal
+    ``init_lstm_params(input_size, hidden_size, rng)`` for the same seed; then
+    ``weight_ci_l0``, ``weight_cf_l0``, ``weight_co_l0``, each (H,). Drop the two
+    bias keys for a peephole LSTM without bias.
+    """
+    rng = check_rng("rng", rng)
+    params = init_params(input_size, hidden_size, GATES, rng=rng, dtype=dtype)
+    peepholes = {key: (hidden_size,) for key in PEEPHOLES}
+    return params | init_uniform(peepholes, 1 / np.sqrt(hidden_size), rng=rng, dtype=dtype)
+
+
+def peephole_cell_forward(params, x_t, h_prev, c_prev):
+    """One peephole-LSTM step.
+
+    x_t: (B, D), h_prev: (B, H), c_prev: (B, H) -> h: (B, H), c: (B, H), cache (dict).
+    """
+    _check_cell_inputs(params, x_t, h_prev, c_prev)
+    w_ci, w_cf, w_co = (params[key] for key in PEEPHOLES)  # (H,) each
+    # z = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh, all four gates at once   (B, 4H)
+    z = x_t @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T
+    if "bias_ih_l0" in params:
+        z = z + params["bias_ih_l0"] + params["bias_hh_l0"]
+    # [z_i, z_f, z_g, z_o] = z, the gate order of torch.nn.LSTM
+    z_i, z_f, z_g, z_o = np.split(z, GATES, axis=1)
+    # i_t = σ(z_i + w_ci ⊙ c_{t-1})     the input gate peeks at the old cell
+    i = sigmoid(z_i + w_ci * c_prev)
+    # f_t = σ(z_f + w_cf ⊙ c_{t-1})     so does the forget gate
+    f = sigmoid(z_f + w_cf * c_prev)
+    # g_t = tanh(z_g)                   the candidate cell value c̃_t (no peephole)
+    g = np.tanh(z_g)
+    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    c = f * c_prev + i * g
+    # o_t = σ(z_o + w_co ⊙ c_t)         the output gate peeks at the NEW cell
+    o = sigmoid(z_o + w_co * c)
+    # h_t = o_t ⊙ tanh(c_t)
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+
+    cache = dict(x_t=x_t, h_prev=h_prev, c_prev=c_prev, i=i, f=f, g=g, o=o, c=c, tanh_c=tanh_c)
+    return h, c, cache
+
+
+def peephole_cell_backward(params, cache, dh, dc):
+    """Backward of one peephole-LSTM step, the mirror of :func:`peephole_cell_forward`.
+
+    dh: (B, H) = ∂L/∂h_t, dc: (B, H) = ∂L/∂c_t from everything except h_t and
+    o_t (that is, from step t+1). Returns ``dparams`` (keys of ``params``),
+    dx_t: (B, D), dh_prev: (B, H), dc_prev: (B, H).
+    """
+    _check_cell_backward_inputs(params, cache, dh, dc)
+    w_ci, w_cf, w_co = (params[key] for key in PEEPHOLES)
+    x_t, h_prev, c_prev, c = cache["x_t"], cache["h_prev"], cache["c_prev"], cache["c"]
+    i, f, g, o, tanh_c = cache["i"], cache["f"], cache["g"], cache["o"], cache["tanh_c"]
+
+    # h_t = o_t ⊙ tanh(c_t): to o_t, and to c_t on top of what step t+1 sent
+    do = dh * tanh_c
+    dc = dc + dh * o * dtanh(tanh_c)
+    # o_t = σ(z_o + w_co ⊙ c_t): to z_o, and through the peephole to c_t once more
+    dz_o = do * dsigmoid(o)
+    dc = dc + dz_o * w_co
+    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    df = dc * c_prev
+    dc_prev = dc * f
+    di = dc * g
+    dg = dc * i
+    # g_t = tanh(z_g)
+    dz_g = dg * dtanh(g)
+    # f_t = σ(z_f + w_cf ⊙ c_{t-1})
+    dz_f = df * dsigmoid(f)
+    # i_t = σ(z_i + w_ci ⊙ c_{t-1})
+    dz_i = di * dsigmoid(i)
+    # the peepholes of i and f: c_{t-1} reaches step t's gates too
+    dc_prev = dc_prev + dz_i * w_ci + dz_f * w_cf
+    # [z_i, z_f, z_g, z_o] = z
+    dz = np.concatenate([dz_i, dz_f, dz_g, dz_o], axis=1)  # (B, 4H)
+    # z = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh
+    dparams = {"weight_ih_l0": dz.T @ x_t, "weight_hh_l0": dz.T @ h_prev}
+    if "bias_ih_l0" in params:
+        dparams["bias_ih_l0"] = dz.sum(axis=0)
+        dparams["bias_hh_l0"] = dz.sum(axis=0)
+    # w_ci ⊙ c_{t-1}, w_cf ⊙ c_{t-1}, w_co ⊙ c_t: one weight per unit, summed over the batch
+    dparams["weight_ci_l0"] = (dz_i * c_prev).sum(axis=0)
+    dparams["weight_cf_l0"] = (dz_f * c_prev).sum(axis=0)
+    dparams["weight_co_l0"] = (dz_o * c).sum(axis=0)
+    dx_t = dz @ params["weight_ih_l0"]
+    dh_prev = dz @ params["weight_hh_l0"]
+    return dparams, dx_t, dh_prev, dc_prev
+
+
+def peephole_forward(params, x, state=None):
+    """Run the peephole LSTM over a sequence by looping :func:`peephole_cell_forward` over time.
+
+    x: (T, B, D); state: ``(h0, c0)``, each (B, H), or None for zeros.
+    Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1),
+    the final state ``(h_T, c_T)``, each (B, H), and a cache for :func:`peephole_backward`.
+    """
+    h, c = _check_forward_inputs(params, x, state)
+    T, B, H = x.shape[0], x.shape[1], h.shape[1]
+    y = np.empty((T, B, H), x.dtype)
+    steps = []
+    for t in range(T):
+        h, c, step = peephole_cell_forward(params, x[t], h, c)
+        y[t] = h
+        steps.append(step)
+    return y, (h, c), {"steps": steps}
+
+
+def peephole_backward(params, cache, dy, dstate_T=None):
+    """Backpropagation through time: :func:`peephole_cell_backward` looped over reversed time.
+
+    dy: (T, B, H) = ∂L/∂y; dstate_T: ``(dh_T, dc_T)`` = ∂L/∂(h_T, c_T) when the
+    loss also uses the final state, or None. Returns ``dparams`` (keys of
+    ``params``, each summed over time), dx: (T, B, D) and ``(dh0, dc0)``.
+    """
+    dh_next, dc_next = _check_backward_inputs(params, cache, dy, dstate_T)
+    steps = cache["steps"]
+    dparams = {key: np.zeros_like(value) for key, value in params.items()}
+    dx = np.empty((len(steps),) + steps[0]["x_t"].shape, dy.dtype)
+    for t in reversed(range(len(steps))):
+        # h_t is both the output y_t and the input of step t+1: the two gradients add
+        step_dparams, dx[t], dh_next, dc_next = peephole_cell_backward(params, steps[t], dy[t] + dh_next, dc_next)
+        for key in dparams:
+            dparams[key] += step_dparams[key]
+    return dparams, dx, (dh_next, dc_next)
+
+
+def _check_params(params):
+    return check_params(params, GATES, vectors=PEEPHOLES)
+
+
+def _check_cell_inputs(params, x_t, h_prev, c_prev):
+    D, H = _check_params(params)
+    B = check_array("x_t", x_t, (None, D), "(B, D)", like=dtype_ref(params))[0]
+    check_array("h_prev", h_prev, (B, H), "(B, H)", like=dtype_ref(params))
+    check_array("c_prev", c_prev, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+def _check_cell_cache(name, cache, params, D, H):
+    """The cache must come from a forward pass of a cell of this size; return its batch size B."""
+    return check_cell_cache(name, cache, params, D, H, CELL_CACHE_KEYS, "peephole_cell_forward")
+
+
+def _check_cell_backward_inputs(params, cache, dh, dc):
+    D, H = _check_params(params)
+    B = _check_cell_cache("cache", cache, params, D, H)
+    check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
+    check_array("dc", dc, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+def _check_forward_inputs(params, x, state):
+    """Validate the arguments of :func:`peephole_forward`; return the initial state (zeros for None)."""
+    D, H = _check_params(params)
+    T, B = check_sequence("x", x, D, like=dtype_ref(params))
+    if state is None:
+        return np.zeros((B, H), x.dtype), np.zeros((B, H), x.dtype)
+    return check_state("state", state, ("h0", "c0"), B, H, like=dtype_ref(params))
+
+
+def _check_backward_inputs(params, cache, dy, dstate_T):
+    """Validate the arguments of the layer backward; return the final-state gradients (zeros for None)."""
+    B, H = check_layer_backward(params, GATES, cache, dy, "peephole_forward", _check_cell_cache, vectors=PEEPHOLES)
+    if dstate_T is None:
+        return np.zeros((B, H), dy.dtype), np.zeros((B, H), dy.dtype)
+    return check_state("dstate_T", dstate_T, ("dh_T", "dc_T"), B, H, like=dtype_ref(params))
