@@ -44,7 +44,7 @@ def lstm_part(state_dict):
 class StepByStep(lnn.PeepholeLSTM):
     """The same composition with the cell stepped by autograd: the twin for non-zero peepholes."""
 
-    def _run_layer(self, x, state, params, mask):
+    def run_layer(self, x, state, params, mask):
         h, c = state
         peepholes = [params[stem] for stem in PEEPHOLE_STEMS]
         ys = []

@@ -176,7 +176,7 @@ class CharNGram:
         pos = np.searchsorted(sorted_keys, query).clip(max=sorted_keys.size - 1)
         return np.where(sorted_keys[pos] == query, values[pos], 0.0)
 
-    def _probabilities(self, windows: np.ndarray, context_length: np.ndarray) -> np.ndarray:
+    def probabilities(self, windows: np.ndarray, context_length: np.ndarray) -> np.ndarray:
         """p(last column | the columns before it), for rows of ``windows: (M, order)``.
 
         Only the last ``context_length[m]`` context columns of row ``m`` are
@@ -213,7 +213,7 @@ class CharNGram:
         padded = np.concatenate([np.full(n - 1, -1, dtype=np.int64), ids])
         windows = np.lib.stride_tricks.sliding_window_view(padded, n)[1:]  # (N - 1, order)
         context_length = np.minimum(np.arange(1, ids.size), n - 1)
-        return np.log(self._probabilities(windows, context_length))
+        return np.log(self.probabilities(windows, context_length))
 
     def cross_entropy(self, ids: np.ndarray) -> float:
         """Mean negative log-probability of ``ids[1:]``, in nats per character."""
@@ -227,7 +227,7 @@ class CharNGram:
         row = np.concatenate([np.full(n - 1 - recent.size, -1, dtype=np.int64), recent, [0]])
         windows = np.tile(row, (V, 1))
         windows[:, -1] = np.arange(V)
-        return self._probabilities(windows, np.full(V, recent.size))
+        return self.probabilities(windows, np.full(V, recent.size))
 
 
 class CharLSTM(nn.Module):

@@ -319,7 +319,7 @@ class ConvLSTM(RecurrentBase):
         # checked here to name them as the caller did (RecurrentBase calls them input_size, hidden_size)
         _checks.check_positive_int("in_channels", in_channels)
         _checks.check_positive_int("hidden_channels", hidden_channels)
-        # set before RecurrentBase.__init__, which asks _parameter_shapes for the shapes
+        # set before RecurrentBase.__init__, which asks parameter_shapes for the shapes
         self.kernel_size = check_kernel_size(kernel_size)
         self.peephole = _checks.check_bool("peephole", peephole)
         self.frame_size = check_frame_size(frame_size, self.peephole)
@@ -334,7 +334,7 @@ class ConvLSTM(RecurrentBase):
     def hidden_channels(self) -> int:
         return self.hidden_size
 
-    def _parameter_shapes(self, layer_input_size: int) -> dict[str, tuple[int, ...]]:
+    def parameter_shapes(self, layer_input_size: int) -> dict[str, tuple[int, ...]]:
         G, Hc, (kh, kw) = 4 * self.hidden_size, self.hidden_size, self.kernel_size
         shapes: dict[str, tuple[int, ...]] = {"weight_ih": (G, layer_input_size, kh, kw), "weight_hh": (G, Hc, kh, kw)}
         if self.bias:
@@ -347,7 +347,7 @@ class ConvLSTM(RecurrentBase):
         """Every parameter ~ U(±1/sqrt(Hc·kh·kw)), in registration order (for a 1×1 kernel the LSTM's 1/sqrt(H))."""
         _reset_uniform(self, self.hidden_size, self.kernel_size)
 
-    def _state_dims(self, x: torch.Tensor) -> tuple[int, ...]:
+    def state_dims(self, x: torch.Tensor) -> tuple[int, ...]:
         return (self.hidden_size, *x.shape[-2:])  # (Hc, H, W)
 
     def _time_major_input(self, input: Any) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
@@ -355,7 +355,7 @@ class ConvLSTM(RecurrentBase):
         _check_frames("input", input.data if lengths is not None else input, self.frame_size)
         return x, lengths, is_batched
 
-    def _run_layer(self, x, state, params, mask):
+    def run_layer(self, x, state, params, mask):
         h_0, c_0 = state
         peepholes = tuple(params[stem] for stem in PEEPHOLES) if self.peephole else None
         y, h_n, c_n = convlstm_sequence(x, h_0, c_0, params["weight_ih"], params["weight_hh"],

@@ -208,7 +208,7 @@ class GRU(RecurrentBase):
     gate_multiplier = 3
     state_names = ("h_0",)
 
-    def _run_layer(self, x, state, params, mask):
+    def run_layer(self, x, state, params, mask):
         (h_0,) = state
         H = self.hidden_size
         bias_ih, bias_hh = params.get("bias_ih"), params.get("bias_hh")
@@ -230,6 +230,6 @@ class GRUCell(RecurrentCellBase):
     gate_multiplier = 3
     state_names = ("h_0",)
 
-    def _step(self, x, state):
+    def step(self, x, state):
         (h_prev,) = state
         return (gru_cell(x, h_prev, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh),)

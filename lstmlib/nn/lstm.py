@@ -251,7 +251,7 @@ class LSTM(RecurrentBase):
                          device=device, dtype=dtype)
         self.proj_size = 0
 
-    def _run_layer(self, x, state, params, mask):
+    def run_layer(self, x, state, params, mask):
         h_0, c_0 = state
         xw = project_inputs(x, params["weight_ih"], params.get("bias_ih"), params.get("bias_hh"))  # (T, B, 4H)
         y, h_n, c_n = lstm_sequence(xw, h_0, c_0, params["weight_hh"], mask)
@@ -277,6 +277,6 @@ class LSTMCell(RecurrentCellBase):
     gate_multiplier = 4
     state_names = ("h_0", "c_0")
 
-    def _step(self, x, state):
+    def step(self, x, state):
         h_prev, c_prev = state
         return lstm_cell(x, h_prev, c_prev, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)

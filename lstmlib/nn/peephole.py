@@ -232,12 +232,12 @@ class PeepholeLSTM(RecurrentBase):
                          device=device, dtype=dtype)
         self.proj_size = 0
 
-    def _parameter_shapes(self, layer_input_size: int) -> dict[str, tuple[int, ...]]:
+    def parameter_shapes(self, layer_input_size: int) -> dict[str, tuple[int, ...]]:
         """The LSTM's parameters of one layer-direction, then the three peephole vectors ``(H,)``."""
-        shapes = super()._parameter_shapes(layer_input_size)
+        shapes = super().parameter_shapes(layer_input_size)
         return shapes | {stem: (self.hidden_size,) for stem in PEEPHOLE_STEMS}
 
-    def _run_layer(self, x, state, params, mask):
+    def run_layer(self, x, state, params, mask):
         h_0, c_0 = state
         xw = project_inputs(x, params["weight_ih"], params.get("bias_ih"), params.get("bias_hh"))  # (T, B, 4H)
         peepholes = (params["weight_ci"], params["weight_cf"], params["weight_co"])
@@ -266,7 +266,7 @@ class PeepholeLSTMCell(RecurrentCellBase):
             nn.init.uniform_(weight, -bound, bound)  # as reset_parameters() would, after the LSTM's four
             self.register_parameter(stem, weight)
 
-    def _step(self, x, state):
+    def step(self, x, state):
         h_prev, c_prev = state
         return peephole_cell(x, h_prev, c_prev, self.weight_ih, self.weight_hh, self.weight_ci, self.weight_cf,
                              self.weight_co, self.bias_ih, self.bias_hh)

@@ -5,9 +5,9 @@ LSTM and ConvLSTM later) plugs into :class:`RecurrentBase` by declaring only
 
 * ``gate_multiplier``  -- rows of ``weight_ih`` per hidden unit (4 LSTM, 3 GRU, 1 RNN);
 * ``state_names``      -- ``("h_0",)``, or ``("h_0", "c_0")`` for a cell with a cell state;
-* ``_parameter_shapes`` -- to add per-layer parameters (peepholes) or change them (convolutions);
-* ``_run_layer``       -- run ONE layer in ONE direction over a whole sequence;
-* ``_state_dims``      -- only if a state is not a ``(H,)`` vector per sequence (ConvLSTM's maps);
+* ``parameter_shapes`` -- to add per-layer parameters (peepholes) or change them (convolutions);
+* ``run_layer``       -- run ONE layer in ONE direction over a whole sequence;
+* ``state_dims``      -- only if a state is not a ``(H,)`` vector per sequence (ConvLSTM's maps);
 * ``input_axes``, ``state_axes`` -- only if one step's input is not a ``(D,)`` vector or a
   state not an ``(H,)`` vector: the names of their axes, for validation and messages
   (ConvLSTM: ``("C", "H", "W")`` and ``("Hc", "H", "W")``; the first input axis is the one
@@ -161,7 +161,7 @@ class RecurrentBase(nn.Module):
             layer_input_size = self.input_size if layer == 0 else self.hidden_size * self.num_directions
             for direction in range(self.num_directions):
                 suffix = "_reverse" if direction == 1 else ""
-                shapes = self._parameter_shapes(layer_input_size)
+                shapes = self.parameter_shapes(layer_input_size)
                 names = [f"{stem}_l{layer}{suffix}" for stem in shapes]
                 for name, shape in zip(names, shapes.values()):
                     self.register_parameter(name, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
@@ -171,7 +171,7 @@ class RecurrentBase(nn.Module):
         self.reset_parameters()
 
     # ---- what a cell type plugs in -------------------------------------------------------
-    def _parameter_shapes(self, layer_input_size: int) -> dict[str, tuple[int, ...]]:
+    def parameter_shapes(self, layer_input_size: int) -> dict[str, tuple[int, ...]]:
         """Parameters of one layer in one direction, by stem, in registration order."""
         G, H = self.gate_multiplier * self.hidden_size, self.hidden_size
         shapes = {"weight_ih": (G, layer_input_size), "weight_hh": (G, H)}
@@ -179,7 +179,7 @@ class RecurrentBase(nn.Module):
             shapes.update(bias_ih=(G,), bias_hh=(G,))
         return shapes
 
-    def _run_layer(
+    def run_layer(
         self,
         x: torch.Tensor,
         state: tuple[torch.Tensor, ...],
@@ -194,7 +194,7 @@ class RecurrentBase(nn.Module):
         """
         raise NotImplementedError
 
-    def _state_dims(self, x: torch.Tensor) -> tuple[int, ...]:
+    def state_dims(self, x: torch.Tensor) -> tuple[int, ...]:
         """Shape of one sequence's state, given the time-major input ``x``: ``(H,)``."""
         return (self.hidden_size,)
 
@@ -272,7 +272,7 @@ class RecurrentBase(nn.Module):
 
     def _initial_states(self, hx: Any, x: torch.Tensor, is_batched: bool, input: Any) -> tuple[torch.Tensor, ...]:
         """Validate ``hx`` (zeros if None); return each state as ``(L*dirs, B, H)``, in the batch order of ``x``."""
-        num_states, B, dims = self.num_layers * self.num_directions, x.shape[1], self._state_dims(x)
+        num_states, B, dims = self.num_layers * self.num_directions, x.shape[1], self.state_dims(x)
         if hx is None:
             zeros = x.new_zeros((num_states, B, *dims))
             return tuple(zeros for _ in self.state_names)
@@ -304,7 +304,7 @@ class RecurrentBase(nn.Module):
                 k = layer * self.num_directions + direction  # h_n row: layer-major, direction-minor
                 state = tuple(s[k] for s in initial)
                 seq = layer_input if direction == 0 else reverse_in_time(layer_input, reverse_index)
-                y, final = self._run_layer(seq, state, self._layer_parameters(k), mask)  # (T, B, H)
+                y, final = self.run_layer(seq, state, self._layer_parameters(k), mask)  # (T, B, H)
                 outputs.append(y if direction == 0 else reverse_in_time(y, reverse_index))
                 for acc, s in zip(finals, final):
                     acc.append(s)
@@ -318,7 +318,7 @@ class RecurrentCellBase(nn.Module):
     """One time step, ``torch.nn.RNNCellBase``-compatible: ``forward(input, hx=None)``.
 
     ``input: (B, D)`` or unbatched ``(D,)``; states ``(B, H)`` or ``(H,)``.
-    A cell type declares ``gate_multiplier``, ``state_names`` and ``_step``.
+    A cell type declares ``gate_multiplier``, ``state_names`` and ``step``.
     """
 
     gate_multiplier: int = 1
@@ -350,7 +350,7 @@ class RecurrentCellBase(nn.Module):
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
-    def _step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """``x: (B, D)``, states ``(B, H)`` -> new states ``(B, H)``."""
         raise NotImplementedError
 
@@ -369,7 +369,7 @@ class RecurrentCellBase(nn.Module):
             states = _check_states(self.state_names, hx, expected, "(B, H)" if is_batched else "(H,)", x)
             if not is_batched:
                 states = tuple(s.unsqueeze(0) for s in states)
-        new = self._step(x, states)  # each (B, H)
+        new = self.step(x, states)  # each (B, H)
         if not is_batched:
             new = tuple(s.squeeze(0) for s in new)
         return new if len(new) > 1 else new[0]

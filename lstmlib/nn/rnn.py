@@ -151,7 +151,7 @@ class RNN(RecurrentBase):
         s = super().extra_repr()
         return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
 
-    def _run_layer(self, x, state, params, mask):
+    def run_layer(self, x, state, params, mask):
         (h_0,) = state
         xw = project_inputs(x, params["weight_ih"], params.get("bias_ih"), params.get("bias_hh"))  # (T, B, H)
         y, h_n = rnn_sequence(xw, h_0, params["weight_hh"], mask, self.nonlinearity)
@@ -172,6 +172,6 @@ class RNNCell(RecurrentCellBase):
         super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
         self.nonlinearity = chosen
 
-    def _step(self, x, state):
+    def step(self, x, state):
         (h_prev,) = state
         return (rnn_cell(x, h_prev, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity),)

@@ -41,7 +41,7 @@ from .recurrent import _check_features
 __all__ = ["ChildSumLevels", "ChildSumTreeLSTM", "NaryLevels", "NaryTreeLSTM"]
 
 
-class _LevelPlan:
+class LevelPlan:
     """Which buffer rows each height reads and writes, computed once per forest (NumPy, then one copy to the device).
 
     ``rows[j]``: buffer row of node j (1 + its rank when sorted by height, row 0
@@ -129,7 +129,7 @@ class _TreeLSTMBase(nn.Module):
             s += f", n_ary={self.n_ary}"
         return s + ("" if self.bias else ", bias=False")
 
-    def _prepare(self, x: Any, parent: Any) -> tuple[torch.Tensor, _LevelPlan]:
+    def _prepare(self, x: Any, parent: Any) -> tuple[torch.Tensor, LevelPlan]:
         """Validate ``x: (N, D)`` and ``parent: (N,)``; return every node's input projection and the plan."""
         _checks.check_array_type("x", x, torch.Tensor, "a torch.Tensor (N, D) of node inputs")
         _check_features("x", x, (2,), "(N, D)", self.input_size, self.weight_ih)
@@ -141,12 +141,12 @@ class _TreeLSTMBase(nn.Module):
                              f"got shape {parent.shape}")
         bias = None if self.bias_ih is None else self.bias_ih + self.bias_hh
         # a_j = W x_j + b for every node at once, then sorted by height   (N, 4H)
-        plan = _LevelPlan(parent, self.n_ary, x.device)
+        plan = LevelPlan(parent, self.n_ary, x.device)
         xw = F.linear(x, self.weight_ih, bias).index_select(0, plan["perm"])
         return xw, plan
 
 
-def _child_sum_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: _LevelPlan, keep: bool):
+def _child_sum_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan, keep: bool):
     """The child-sum recurrence, one batched step per height; no autograd.
 
     ``xw: (N, 4H)`` every node's ``W x + b``, in height order. Returns the
@@ -253,7 +253,7 @@ class ChildSumLevels(torch.autograd.Function):
         return dxw, dweight_hh, None
 
 
-def _nary_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: _LevelPlan, n: int, keep: bool):
+def nary_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan, n: int, keep: bool):
     """The N-ary recurrence, one batched step per height; no autograd.
 
     ``xw: (N, 4H)`` in height order. Returns ``h, c: (N+1, H)`` buffers and,
@@ -301,7 +301,7 @@ class NaryLevels(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, xw, weight_hh, plan, n):  # type: ignore[override]
-        h, c, acts, f, tanh_c = _nary_levels(xw, weight_hh, plan, n, keep=True)
+        h, c, acts, f, tanh_c = nary_levels(xw, weight_hh, plan, n, keep=True)
         ctx.plan, ctx.n = plan, n
         ctx.save_for_backward(weight_hh, h, c, acts, f, tanh_c)
         return h, c
@@ -392,5 +392,5 @@ class NaryTreeLSTM(_TreeLSTMBase):
             h, c = NaryLevels.apply(xw, self.weight_hh, plan, self.n_ary)
         else:
             with torch.no_grad():
-                h, c = _nary_levels(xw, self.weight_hh, plan, self.n_ary, keep=False)[:2]
+                h, c = nary_levels(xw, self.weight_hh, plan, self.n_ary, keep=False)[:2]
         return h.index_select(0, plan["rows"]), c.index_select(0, plan["rows"])  # back to node order
