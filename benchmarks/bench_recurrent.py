@@ -1,7 +1,7 @@
 """Time lstmlib.nn's recurrent layers against their peers in one run; print Markdown tables.
 
 Table 1: each layer with a torch twin (LSTM, GRU, RNN) against torch.nn's.
-Table 2: each variant (GRU, peephole LSTM) against our own LSTM of the same
+Table 2: each variant (GRU, peephole LSTM, coupled-gate LSTM) against our own LSTM of the same
 sizes: what choosing that cell costs or saves in this library.
 
     python benchmarks/bench_recurrent.py               # 1 thread and torch's default thread count
@@ -31,7 +31,7 @@ import lstmlib.nn as lnn
 B, T, D = 32, 100, 64
 HIDDEN_SIZES = (128, 512)
 MODELS = {"LSTM": (torch.nn.LSTM, lnn.LSTM), "GRU": (torch.nn.GRU, lnn.GRU), "RNN": (torch.nn.RNN, lnn.RNN)}
-VARIANTS = {"GRU": lnn.GRU, "PeepholeLSTM": lnn.PeepholeLSTM}
+VARIANTS = {"GRU": lnn.GRU, "PeepholeLSTM": lnn.PeepholeLSTM, "CoupledLSTM": lnn.CoupledLSTM}
 
 
 def cpu_name() -> str:

@@ -11,10 +11,13 @@
   over sequences of frames ``(T, B, C, H, W)``, optional Hadamard peepholes.
 * :class:`PeepholeLSTM`, :class:`PeepholeLSTMCell` -- the LSTM with peephole
   weights from the cell to its gates; ``torch.nn.LSTM``'s arguments and outputs.
+* :class:`CoupledLSTM`, :class:`CoupledLSTMCell` -- the coupled input-forget gate LSTM
+  (CIFG, f = 1 - i; Greff et al., 2017); ``torch.nn.LSTM``'s outputs, 3H gate rows (i, g, o).
 * :class:`RecurrentBase` -- the shared composition (stacking, bidirectional,
   packed sequences) every recurrent layer is built on.
 """
 
+from .coupled import CoupledLSTM, CoupledLSTMCell, coupled_cell, coupled_sequence
 from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence
 from .gru import GRU, GRUCell, gru_cell, gru_sequence
 from .init import set_forget_bias
@@ -28,6 +31,8 @@ __all__ = [
     "ChildSumTreeLSTM",
     "ConvLSTM",
     "ConvLSTMCell",
+    "CoupledLSTM",
+    "CoupledLSTMCell",
     "GRU",
     "GRUCell",
     "LSTM",
@@ -41,6 +46,8 @@ __all__ = [
     "RecurrentCellBase",
     "convlstm_cell",
     "convlstm_sequence",
+    "coupled_cell",
+    "coupled_sequence",
     "gru_cell",
     "gru_sequence",
     "lstm_cell",

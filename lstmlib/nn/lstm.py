@@ -161,13 +161,15 @@ def lstm_backward_loop(
     """Backpropagation through time of an LSTM-like cell, no autograd; shared with the peephole LSTM.
 
     Everything that does not depend on the incoming gradient is computed before:
-    ``local: (T, B, 4H)`` from :func:`gate_slopes`, ``dc_from_h: (T, B, H)`` =
+    ``local: (T, B, 4H)`` from :func:`gate_slopes` (``(T, B, kH)`` for a cell of k
+    gate blocks whose last is the output gate, e.g. the CIFG's i, g, o), ``dc_from_h: (T, B, H)`` =
     dh_t/dc_t and ``dc_carry: (T, B, H)`` = dc_t/dc_{t-1} (for the LSTM o tanh'(c_t)
     and f; the peephole LSTM adds its peephole paths to both). dy: (T, B, H),
     dh_n, dc_n: (B, H), mask: (T, B, 1) or None. Returns ``dgates: (T, B, 4H)``
     = dL/da at every step, and dL/dh_0, dL/dc_0.
     """
     T, B, G = local.shape
+    cell_blocks = G // dh_n.shape[1] - 1  # every gate block but the last (o) moves c_t; o moves h_t
     matmul = StepMatmul(weight_hh.t(), B)  # da W_hh, T times with the same W_hh
     dgates = torch.empty_like(local)  # dL/da for every step
     dgate_steps, local_steps = dgates.unbind(0), local.unbind(0)
@@ -183,8 +185,8 @@ def lstm_backward_loop(
             dh_frozen, dh = dh * frozen_steps[t], dh * valid_steps[t]
             dc_frozen, dc = dc * frozen_steps[t], dc * valid_steps[t]
         dc = torch.addcmul(dc, dh, dc_from_h_steps[t])  # + backprop through h_t
-        # [da_i, da_f, da_g, da_o] = [dc, dc, dc, dh] * local
-        torch.mul(torch.cat([dc, dc, dc, dh], 1), local_steps[t], out=dgate_steps[t])
+        # [da_i, da_f, da_g, da_o] = [dc, dc, dc, dh] * local  (the CIFG's [da_i, da_g, da_o] = [dc, dc, dh] * local)
+        torch.mul(torch.cat([dc] * cell_blocks + [dh], 1), local_steps[t], out=dgate_steps[t])
         if mask is None:
             dh = matmul(dgate_steps[t], dy_prev)  # dh_{t-1} = da W_hh + dy_{t-1}
             dc = dc * carry_steps[t]  # dc_{t-1} = dc * dc_t/dc_{t-1}
