@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .coupled import CoupledLSTM, CoupledLSTMCell
+
 __all__ = ["set_forget_bias"]
 
 # Gate blocks in torch's LSTM layout: rows [i | f | g | o] of every weight and bias.
@@ -31,6 +33,11 @@ def set_forget_bias(module: nn.Module, value: float) -> nn.Module:
     ``value`` and that of the matching ``bias_hh*`` becomes 0, so
     ``b_f = bias_ih + bias_hh = value``. Returns ``module`` (changed in place,
     without recording the change in autograd).
+
+    The coupled-gate LSTM (``CoupledLSTM``, ``CoupledLSTMCell``, biases ``(3H,)``
+    in order i, g, o) has no forget block: its forget gate is
+    ``1 - σ(a_i) = σ(-a_i)``, whose bias is ``-b_i``; so there the input block
+    becomes ``-value`` (and 0 in ``bias_hh*``), which opens f to ``σ(value)`` as in the LSTM.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module with LSTM biases; got {type(module).__name__}")
@@ -45,14 +52,17 @@ def set_forget_bias(module: nn.Module, value: float) -> nn.Module:
             f"module must have LSTM biases (bias_ih*/bias_hh*, gate order i, f, g, o); "
             f"{type(module).__name__} has none (built with bias=False?)"
         )
+    # The CIFG's forget gate is σ(-a_i): its bias is the input block's, negated.
+    coupled = isinstance(module, (CoupledLSTM, CoupledLSTMCell))
+    gates, order, block, sign = (3, "(i, g, o)", 0, -1.0) if coupled else (_GATES, "(i, f, g, o)", _FORGET_BLOCK, 1.0)
     with torch.no_grad():
         for name, bias in biases.items():
             H = hidden_size
-            if tuple(bias.shape) != (_GATES * H,):
+            if tuple(bias.shape) != (gates * H,):
                 raise ValueError(
-                    f"module's {name} must have shape (4H,) = ({_GATES * H},) in LSTM gate order (i, f, g, o); "
+                    f"module's {name} must have shape ({gates}H,) = ({gates * H},) in gate order {order}; "
                     f"got {tuple(bias.shape)} (not an LSTM?)"
                 )
-            forget = bias[_FORGET_BLOCK * H:(_FORGET_BLOCK + 1) * H]
-            forget.fill_(float(value) if name.split(".")[-1].startswith("bias_ih") else 0.0)
+            forget = bias[block * H:(block + 1) * H]
+            forget.fill_(sign * float(value) if name.split(".")[-1].startswith("bias_ih") else 0.0)
     return module
