@@ -163,8 +163,14 @@ class CharLanguageModel:
         """Mean surprise of ``text[1:]`` given what precedes each character, in bits per character.
 
         Lower is better; ``log2(len(vocab))`` is what uniform guessing costs.
+        A text of up to 4,096 characters is read in one pass; a longer one in
+        up to 32 pieces of at least 2,048 characters side by side, each from
+        a zero state (:func:`lstmlib.metrics.lstm_log_probs`), which costs
+        its first few characters part of their context.
         """
-        return bits_per_char(lstm_cross_entropy(self.model, self._encode("text", text, 2)))
+        ids = self._encode("text", text, 2)
+        tracks = max(1, min(32, ids.size // 2048))
+        return bits_per_char(lstm_cross_entropy(self.model, ids, tracks=tracks))
 
 
 # name -> (file in lstmlib/checkpoints, wrapper class, one-line description)
