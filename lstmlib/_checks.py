@@ -33,6 +33,14 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_int_at_least(name: str, value: Any, minimum: int, why: str = "") -> int:
+    """Return ``value`` if it is an int >= ``minimum`` (itself >= 1); ``why`` says where the minimum comes from."""
+    value = check_positive_int(name, value)
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}{why}; got {value}")
+    return value
+
+
 def check_bool(name: str, value: Any) -> bool:
     """Return ``value`` if it is a bool, else raise a ``TypeError`` naming ``name``."""
     if not isinstance(value, bool):
@@ -95,6 +103,12 @@ def check_floating(name: str, arr: Any) -> None:
     is_float = arr.is_floating_point() if hasattr(arr, "is_floating_point") else np.issubdtype(arr.dtype, np.floating)
     if not is_float:
         raise TypeError(f"{name} must have a floating-point dtype; got {_dtype_name(arr)}")
+
+
+def check_dtype(name: str, arr: Any, expected: str, why: str = "") -> None:
+    """Require the exact dtype named ``expected`` (``"int64"``, ``"bool"``), NumPy or torch alike."""
+    if _dtype_name(arr) != expected:
+        raise TypeError(f"{name} must have dtype {expected}{why}; got {_dtype_name(arr)}")
 
 
 def check_same_dtype(name: str, arr: Any, ref_name: str, ref: Any) -> None:

@@ -136,7 +136,7 @@ def test_carrying_the_state_equals_reading_the_whole_text():
 @pytest.mark.parametrize("x, error, match", [
     (TEXT[:10].reshape(5, 2), TypeError, r"x must be a torch.Tensor of token ids \(T, B\); got ndarray"),
     (torch.zeros(5, dtype=torch.int64), ValueError, r"x must have 2 dimensions \(T, B\); got 1 dimensions with shape \(5,\)"),
-    (torch.zeros(5, 2), TypeError, r"x must hold int64 token ids; got float32"),
+    (torch.zeros(5, 2), TypeError, r"x must have dtype int64 \(token ids\); got float32"),
 ])
 def test_char_lstm_rejects_bad_input(x, error, match):
     with pytest.raises(error, match=match):

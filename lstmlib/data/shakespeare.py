@@ -43,7 +43,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from lstmlib._checks import check_bool, check_positive_int, check_rng, check_token_ids
+from lstmlib._checks import check_bool, check_choice, check_positive_int, check_rng, check_token_ids
 from lstmlib.text import CharVocab
 
 __all__ = [
@@ -106,8 +106,7 @@ def list_plays(genre: str | None = None) -> list[str]:
         return list(_catalogue())
     if not isinstance(genre, str):
         raise TypeError(f"genre must be None or a str; got {type(genre).__name__} {genre!r}")
-    if genre not in genres():
-        raise ValueError(f"genre must be one of {', '.join(repr(g) for g in genres())}; got {genre!r}")
+    check_choice("genre", genre, genres())
     return [play for play, g in _catalogue().items() if g == genre]
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import lstmlib.nn
-from lstmlib._checks import check_array_type, check_positive_int, check_rank
+from lstmlib._checks import check_array_type, check_dtype, check_positive_int, check_rank
 
 __all__ = ["CharLSTM", "CharLSTMConfig"]
 
@@ -76,7 +76,6 @@ class CharLSTM(nn.Module):
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None):
         check_array_type("x", x, torch.Tensor, "a torch.Tensor of token ids (T, B)")
         check_rank("x", x, (2,), "(T, B)")
-        if x.dtype != torch.int64:
-            raise TypeError(f"x must hold int64 token ids; got {str(x.dtype).replace('torch.', '')}")
+        check_dtype("x", x, "int64", " (token ids)")
         output, state = self.lstm(self.embed(x), state)  # (T, B, H)
         return self.readout(output), state  # (T, B, V)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from lstmlib._checks import check_positive_int, check_token_ids
+from lstmlib._checks import check_int_at_least, check_positive_int, check_token_ids
 
 __all__ = ["CharNGram"]
 
@@ -82,9 +82,7 @@ class CharNGram:
 
     def __init__(self, order: int, vocab_size: int):
         self.order = check_positive_int("order", order)
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
-        if self.vocab_size < 2:
-            raise ValueError(f"vocab_size must be at least 2; got {vocab_size}")
+        self.vocab_size = check_int_at_least("vocab_size", vocab_size, 2)
         if self.vocab_size ** self.order >= 2 ** 63:
             largest = int(63 * math.log(2) / math.log(self.vocab_size))
             raise ValueError(
