@@ -54,8 +54,8 @@ def measure(checkpoint: dict) -> dict[str, float]:
     """The metrics the manifest records for a checkpoint dict: bits per character on the held-out plays."""
     lm = CharLanguageModel.from_checkpoint(checkpoint)
     plays = checkpoint["plays"]
-    return {f"{split}_bits_per_char": bits_per_char(lstm_cross_entropy(lm.model, lm.vocab.encode(load_play(plays[split]))))
-            for split in ("validation", "test")}
+    return {f"{split}_bits_per_char": bits_per_char(lstm_cross_entropy(lm.model, lm.vocab.encode(load_play(play))))
+            for split, play in ((split, plays[split]) for split in ("validation", "test"))}
 
 
 def manifest_metrics(checkpoint: dict) -> dict[str, dict]:

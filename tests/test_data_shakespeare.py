@@ -159,7 +159,8 @@ def _take(iterator, n):
     (dict(ids=list(range(10)), batch_size=2, length=3), TypeError, r"ids must be a NumPy array of token ids .*got list"),
     (dict(ids=IDS.reshape(10, 100), batch_size=2, length=3), ValueError, r"ids must have 1 dimension \(N,\); got shape \(10, 100\)"),
     (dict(ids=IDS.astype(float), batch_size=2, length=3), TypeError, r"ids must have an integer dtype; got float64"),
-    (dict(ids=IDS[:5], batch_size=2, length=5), ValueError, r"ids must hold at least 6 token\(s\) \(length \+ 1: one \(input, target\) window\); got 5"),
+    (dict(ids=IDS[:5], batch_size=2, length=5), ValueError,
+     r"ids must hold at least 6 token\(s\) \(length \+ 1: one \(input, target\) window\); got 5"),
     (dict(ids=IDS, batch_size=2, length=5, rng="seed"), TypeError, r"rng must be None, an int seed or a np.random.Generator; got str"),
 ])
 def test_window_samplers_reject_bad_arguments_at_once(fn, kwargs, error, match):

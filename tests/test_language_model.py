@@ -135,7 +135,8 @@ def test_carrying_the_state_equals_reading_the_whole_text():
 
 @pytest.mark.parametrize("x, error, match", [
     (TEXT[:10].reshape(5, 2), TypeError, r"x must be a torch.Tensor of token ids \(T, B\); got ndarray"),
-    (torch.zeros(5, dtype=torch.int64), ValueError, r"x must have 2 dimensions \(T, B\); got 1 dimensions with shape \(5,\)"),
+    (torch.zeros(5, dtype=torch.int64), ValueError,
+     r"x must have 2 dimensions \(T, B\); got 1 dimensions with shape \(5,\)"),
     (torch.zeros(5, 2), TypeError, r"x must have dtype int64 \(token ids\); got float32"),
 ])
 def test_char_lstm_rejects_bad_input(x, error, match):
@@ -166,5 +167,6 @@ def test_an_lstm_learns_a_periodic_text_with_truncated_bptt():
 
 
 def test_truncated_bptt_loss_needs_a_next_token_model():
-    with pytest.raises(TypeError, match=r"model must be a next-token model \(a torch.nn.Module with an int vocab_size.*got Linear"):
+    with pytest.raises(TypeError, match=r"model must be a next-token model \(a torch.nn.Module with an int vocab_size"
+                                        r".*got Linear"):
         truncated_bptt_loss(torch.nn.Linear(2, 2), iter([]))

@@ -46,9 +46,11 @@ def test_lstm_log_probs_leave_the_model_in_its_mode():
 
 
 @pytest.mark.parametrize("call, error, match", [
-    (lambda m: lstm_log_probs(torch.nn.Linear(2, 2), HELD_OUT), TypeError, r"model must be a next-token model .*got Linear"),
+    (lambda m: lstm_log_probs(torch.nn.Linear(2, 2), HELD_OUT), TypeError,
+     r"model must be a next-token model .*got Linear"),
     (lambda m: lstm_log_probs(m, HELD_OUT[:1]), ValueError, r"ids must hold at least 2 token\(s\); got 1"),
-    (lambda m: lstm_log_probs(m, np.array([0, V])), ValueError, rf"ids must hold ids in \[0, {V - 1}\]; got values from 0 to {V}"),
+    (lambda m: lstm_log_probs(m, np.array([0, V])), ValueError,
+     rf"ids must hold ids in \[0, {V - 1}\]; got values from 0 to {V}"),
     (lambda m: lstm_log_probs(m, HELD_OUT.astype(float)), TypeError, r"ids must have an integer dtype; got float64"),
     (lambda m: lstm_log_probs(m, HELD_OUT, tracks=0), ValueError, r"tracks must be a positive int \(>= 1\); got 0"),
     (lambda m: lstm_cross_entropy(m, HELD_OUT, chunk=1.5), TypeError, r"chunk must be a positive int; got float 1.5"),

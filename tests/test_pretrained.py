@@ -98,7 +98,8 @@ def test_bits_per_char_reads_a_long_text_in_pieces_of_at_least_2048_characters(c
 @pytest.mark.parametrize("call, error, match", [
     (lambda lm: lm.sample(b"MACBETH", 5), TypeError, r"prompt must be a str; got bytes"),
     (lambda lm: lm.sample("", 5), ValueError, r"prompt must hold at least 1 character\(s\); got 0"),
-    (lambda lm: lm.sample("Mac€beth", 5), ValueError, r"prompt must use only the vocabulary's 75 characters; got '€' at position 3"),
+    (lambda lm: lm.sample("Mac€beth", 5), ValueError,
+     r"prompt must use only the vocabulary's 75 characters; got '€' at position 3"),
     (lambda lm: lm.sample("A", 0), ValueError, r"length must be a positive int \(>= 1\); got 0"),
     (lambda lm: lm.sample("A", 5.0), TypeError, r"length must be a positive int; got float 5.0"),
     (lambda lm: lm.sample("A", 5, 0), ValueError, r"temperature must be a positive, finite number; got 0"),
