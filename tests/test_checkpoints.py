@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,7 @@ FILES = sorted(p.name for p in pretrained.CHECKPOINTS_DIR.iterdir() if p.suffix 
 
 def script_module(script: str):
     """The training script ``script`` (a path relative to the repository) imported as a module."""
-    spec = importlib.util.spec_from_file_location(f"checkpoint_script_{len(script)}", ROOT / script)
+    spec = importlib.util.spec_from_file_location(f"checkpoint_script_{Path(script).stem}", ROOT / script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # the scripts only train under `if __name__ == "__main__"`
     return module
