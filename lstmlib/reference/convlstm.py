@@ -42,8 +42,15 @@ from lstmlib._checks import (
 )
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.conv2d import conv2d_backward, conv2d_forward
-from lstmlib.reference.params import NUMPY_ARRAY, check_array, check_state, dtype_ref, init_uniform
-from lstmlib.reference.scan import checked_by, scan_backward, scan_forward
+from lstmlib.reference.params import (
+    NUMPY_ARRAY,
+    check_array,
+    check_state,
+    checked_by,
+    dtype_ref,
+    init_uniform,
+)
+from lstmlib.reference.scan import scan_backward, scan_forward
 
 GATES = 4  # i, f, g, o
 BIASES = ("bias_ih_l0", "bias_hh_l0")
@@ -149,9 +156,10 @@ def convlstm_cell_forward(params, x_t, h_prev, c_prev):
     x_t: (B, C, H, W), h_prev, c_prev: (B, Hc, H, W) -> h, c: (B, Hc, H, W), cache (dict).
     """
     peephole = "weight_ci_l0" in params
+    conv = conv2d_forward.unchecked  # the cell's own checks cover the convolutions' inputs
     # a = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh, all four gates at once   (B, 4Hc, H, W)
-    a = conv2d_forward(x_t, params["weight_ih_l0"], params.get("bias_ih_l0"))
-    a = a + conv2d_forward(h_prev, params["weight_hh_l0"], params.get("bias_hh_l0"))
+    a = conv(x_t, params["weight_ih_l0"], params.get("bias_ih_l0"))
+    a = a + conv(h_prev, params["weight_hh_l0"], params.get("bias_hh_l0"))
     # [a_i, a_f, a_g, a_o] = a, split along the channels in the gate order of torch.nn.LSTM
     a_i, a_f, a_g, a_o = np.split(a, GATES, axis=1)
     if peephole:
@@ -219,8 +227,9 @@ def convlstm_cell_backward(params, cache, dh, dc):
     # [a_i, a_f, a_g, a_o] = a
     da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)  # (B, 4Hc, H, W)
     # a = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh
-    dx_t, dparams["weight_ih_l0"], db_ih = conv2d_backward(x_t, params["weight_ih_l0"], da)
-    dh_prev, dparams["weight_hh_l0"], db_hh = conv2d_backward(h_prev, params["weight_hh_l0"], da)
+    conv_backward = conv2d_backward.unchecked  # the cell's own checks cover its inputs
+    dx_t, dparams["weight_ih_l0"], db_ih = conv_backward(x_t, params["weight_ih_l0"], da)
+    dh_prev, dparams["weight_hh_l0"], db_hh = conv_backward(h_prev, params["weight_hh_l0"], da)
     if "bias_ih_l0" in params:
         dparams["bias_ih_l0"], dparams["bias_hh_l0"] = db_ih, db_hh
     return {key: dparams[key] for key in params}, dx_t, dh_prev, dc_prev

@@ -26,8 +26,17 @@ the time loops of :mod:`lstmlib.reference.scan`.
 import numpy as np
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
-from lstmlib.reference.params import check_array, check_cell_cache, check_layer_backward, check_params, check_sequence, dtype_ref, init_params
-from lstmlib.reference.scan import checked_by, scan_backward, scan_forward
+from lstmlib.reference.params import (
+    check_array,
+    check_cell_cache,
+    check_layer_backward,
+    check_params,
+    check_sequence,
+    checked_by,
+    dtype_ref,
+    init_params,
+)
+from lstmlib.reference.scan import scan_backward, scan_forward
 
 GATES = 3  # r, z, n
 CELL_CACHE_KEYS = ("x_t", "h_prev", "r", "z", "n", "a_hn")

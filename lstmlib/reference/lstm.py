@@ -21,8 +21,18 @@ run the cell through the time loops of :mod:`lstmlib.reference.scan`.
 import numpy as np
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
-from lstmlib.reference.params import check_array, check_cell_cache, check_layer_backward, check_params, check_sequence, check_state, dtype_ref, init_params
-from lstmlib.reference.scan import checked_by, scan_backward, scan_forward, scan_state_gradients
+from lstmlib.reference.params import (
+    check_array,
+    check_cell_cache,
+    check_layer_backward,
+    check_params,
+    check_sequence,
+    check_state,
+    checked_by,
+    dtype_ref,
+    init_params,
+)
+from lstmlib.reference.scan import scan_backward, scan_forward, scan_state_gradients
 
 GATES = 4  # i, f, g, o
 CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c")

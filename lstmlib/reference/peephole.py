@@ -35,11 +35,12 @@ from lstmlib.reference.params import (
     check_params,
     check_sequence,
     check_state,
+    checked_by,
     dtype_ref,
     init_params,
     init_uniform,
 )
-from lstmlib.reference.scan import checked_by, scan_backward, scan_forward
+from lstmlib.reference.scan import scan_backward, scan_forward
 
 GATES = 4  # i, f, g, o
 PEEPHOLES = ("weight_ci_l0", "weight_cf_l0", "weight_co_l0")  # c_{t-1} -> i, c_{t-1} -> f, c_t -> o

@@ -16,8 +16,17 @@ once and run the cell through the time loops of :mod:`lstmlib.reference.scan`.
 import numpy as np
 
 from lstmlib.reference.activations import dtanh
-from lstmlib.reference.params import check_array, check_cell_cache, check_layer_backward, check_params, check_sequence, dtype_ref, init_params
-from lstmlib.reference.scan import checked_by, scan_backward, scan_forward, scan_state_gradients
+from lstmlib.reference.params import (
+    check_array,
+    check_cell_cache,
+    check_layer_backward,
+    check_params,
+    check_sequence,
+    checked_by,
+    dtype_ref,
+    init_params,
+)
+from lstmlib.reference.scan import scan_backward, scan_forward, scan_state_gradients
 
 GATES = 1
 CELL_CACHE_KEYS = ("x_t", "h_prev", "h")

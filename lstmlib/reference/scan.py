@@ -17,38 +17,12 @@ The arrays may have any shape: ``(B, H)`` vectors, or the ConvLSTM's
 ``(B, Hc, H, W)`` maps.
 
 The loops do not validate: the layer checks the whole sequence once, then runs
-the loop on its cell's unchecked step (``lstm_cell_forward.unchecked``), so the
-public cell functions keep their own checks without paying for them T times.
+the loop on its cell's unchecked step (``lstm_cell_forward.unchecked``, see
+:func:`~lstmlib.reference.params.checked_by`), so the public cell functions keep
+their own checks without paying for them T times.
 """
 
-import functools
-import inspect
-
 import numpy as np
-
-
-def checked_by(check):
-    """Decorate a cell function so that it runs ``check`` on its arguments first.
-
-    ``check`` takes the same arguments as the function and raises on a bad one.
-    The decorated function keeps the name, docstring and signature of the
-    original, which stays reachable, without the check, as ``.unchecked``: the
-    time loops call that, after the layer has checked the whole sequence once.
-    """
-
-    def decorate(step):
-        signature = inspect.signature(step)
-
-        @functools.wraps(step)
-        def checked(*args, **kwargs):
-            arguments = signature.bind(*args, **kwargs).args  # a missing argument: TypeError naming it
-            check(*arguments)
-            return step(*arguments)
-
-        checked.unchecked = step
-        return checked
-
-    return decorate
 
 
 def scan_forward(cell_forward, params, x, state):
