@@ -66,12 +66,13 @@ def param_layouts(gates):
 
 
 def checked_by(check):
-    """Decorate a cell function so that it runs ``check`` on its arguments first.
+    """Decorate a function (a cell's forward or backward) so that it runs ``check`` on its arguments first.
 
-    ``check`` takes the same arguments as the function and raises on a bad one.
-    The decorated function keeps the name, docstring and signature of the
-    original, which stays reachable, without the check, as ``.unchecked``: the
-    time loops call that, after the layer has checked the whole sequence once.
+    ``check`` takes the same arguments as the function (defaults filled in)
+    and raises on a bad one. The decorated function keeps the name, docstring
+    and signature of the original, which stays reachable, without the check,
+    as ``.unchecked``: the time loops of :mod:`lstmlib.reference.scan` call
+    that, after the layer has checked the whole sequence once.
     """
 
     def decorate(step):
@@ -81,9 +82,8 @@ def checked_by(check):
         def checked(*args, **kwargs):
             bound = signature.bind(*args, **kwargs)  # a missing argument: TypeError naming it
             bound.apply_defaults()
-            arguments = bound.args
-            check(*arguments)
-            return step(*arguments)
+            check(*bound.args)
+            return step(*bound.args)
 
         checked.unchecked = step
         return checked
