@@ -1,6 +1,7 @@
 """The one time loop of the reference layers (lstmlib.reference.scan), checked on its own and through every layer."""
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,6 +40,7 @@ from lstmlib.reference import (
 )
 from lstmlib.reference.params import checked_by
 from lstmlib.reference.scan import scan_backward, scan_forward, scan_state_gradients
+from lstmlib.show import source_of
 
 B, D, H = 2, 3, 4
 C, HC, FRAME = 2, 2, (4, 4)  # ConvLSTM: input channels, hidden channels, frame size
@@ -259,3 +261,13 @@ def test_checked_by_keeps_the_name_docstring_and_signature_and_names_a_missing_a
         add(1, -2)
     with pytest.raises(TypeError, match=r"missing a required argument: 'b'"):
         add(1)
+
+
+@pytest.mark.parametrize("cell", [lstm_cell_forward, lstm_cell_backward, rnn_cell_forward, convlstm_cell_forward])
+def test_show_source_displays_the_checked_cell_from_its_own_file_with_true_line_numbers(cell):
+    source, path, first, last = source_of(cell)
+    module_file = Path(inspect.getsourcefile(cell.unchecked))
+    assert path == f"lstmlib/reference/{module_file.name}"
+    assert source.splitlines()[0].startswith("@checked_by(_check_cell")
+    assert f"def {cell.__name__}(" in source.splitlines()[1]
+    assert module_file.read_text().splitlines()[first - 1:last] == source.splitlines()
