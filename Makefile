@@ -52,9 +52,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_tree_lstm.py
 	$(BIN)/python benchmarks/bench_convlstm.py
 
-## checkpoints: retrain the committed model checkpoints that chapters load (slow: about half an hour)
+## checkpoints: retrain every shipped checkpoint (scripts/train_*.py; slow: charlm alone is about half an hour)
+## checkpoints NAME=charlm: retrain one (scripts/train_$(NAME).py); each updates lstmlib/checkpoints/manifest.json
+CHECKPOINT_SCRIPTS = $(if $(NAME),scripts/train_$(NAME).py,$(sort $(wildcard scripts/train_*.py)))
 checkpoints: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python scripts/train_charlm.py
+	@for script in $(CHECKPOINT_SCRIPTS); do \
+	    test -f $$script || { echo "no $$script; NAME is one of: $(patsubst scripts/train_%.py,%,$(wildcard scripts/train_*.py))"; exit 1; }; \
+	    echo "== $$script"; OMP_NUM_THREADS=1 $(BIN)/python $$script || exit 1; \
+	done
 
 clean:
 	rm -rf _build .pytest_cache

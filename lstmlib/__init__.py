@@ -6,6 +6,12 @@ Two implementations of every model the book teaches:
   hand-written backward pass that mirror the book's equations line by line.
 * :mod:`lstmlib.nn` -- PyTorch modules, drop-in twins of ``torch.nn.LSTM`` and
   friends, running on whatever device their tensors live on.
+
+Around them: :mod:`lstmlib.models` (whole task models, models only),
+:mod:`lstmlib.decoding` (sampling), :mod:`lstmlib.metrics` (bits per
+character, scoring), :mod:`lstmlib.train` (the training loop),
+:mod:`lstmlib.data` and :mod:`lstmlib.text` (datasets, vocabularies) and
+:mod:`lstmlib.pretrained` (shipped models: ``load(name)``, ``available()``).
 """
 
 __version__ = "0.1.0"

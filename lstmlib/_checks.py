@@ -33,6 +33,14 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_int_at_least(name: str, value: Any, minimum: int, why: str = "") -> int:
+    """Return ``value`` if it is an int >= ``minimum`` (itself >= 1); ``why`` says where the minimum comes from."""
+    value = check_positive_int(name, value)
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}{why}; got {value}")
+    return value
+
+
 def check_bool(name: str, value: Any) -> bool:
     """Return ``value`` if it is a bool, else raise a ``TypeError`` naming ``name``."""
     if not isinstance(value, bool):
@@ -97,6 +105,12 @@ def check_floating(name: str, arr: Any) -> None:
         raise TypeError(f"{name} must have a floating-point dtype; got {_dtype_name(arr)}")
 
 
+def check_dtype(name: str, arr: Any, expected: str, why: str = "") -> None:
+    """Require the exact dtype named ``expected`` (``"int64"``, ``"bool"``), NumPy or torch alike."""
+    if _dtype_name(arr) != expected:
+        raise TypeError(f"{name} must have dtype {expected}{why}; got {_dtype_name(arr)}")
+
+
 def check_same_dtype(name: str, arr: Any, ref_name: str, ref: Any) -> None:
     """Require ``arr`` to share the dtype of ``ref`` (no silent up- or down-casting)."""
     if arr.dtype != ref.dtype:
@@ -155,3 +169,71 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
     return value
+
+
+def check_positive_number(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a finite real number > 0 (a learning rate, a temperature)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number; got {type(value).__name__} {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive, finite number; got {value}")
+    return float(value)
+
+
+def check_range(name: str, value: Any, minimum: float, *, strict: bool = False, unit: str = "") -> tuple[float, float]:
+    """Return ``value`` as a pair ``(low, high)`` of finite numbers with ``minimum <= low <= high``.
+
+    ``strict`` asks for ``minimum < low`` instead; ``unit`` (e.g. ``" (in time steps)"``) ends the message.
+    """
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (low, high) of numbers; got {value!r}")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+            raise TypeError(f"{name} must be a pair (low, high) of finite numbers; got {value!r}")
+    low, high = float(value[0]), float(value[1])
+    above = minimum < low if strict else minimum <= low
+    if not (above and low <= high):
+        raise ValueError(f"{name} must satisfy {minimum:g} {'<' if strict else '<='} low <= high{unit}; got {value!r}")
+    return low, high
+
+
+def check_token_ids(name: str, ids: Any, *, vocab_size: int | None = None, min_tokens: int = 0,
+                    why: str = "") -> np.ndarray:
+    """Return ``ids``, a 1-D integer array of token ids ``(N,)``, as int64 NumPy.
+
+    A torch tensor is accepted and copied to the CPU. ``vocab_size`` bounds
+    the ids to ``[0, vocab_size - 1]``; ``min_tokens`` is the shortest
+    length allowed, and ``why`` (e.g. ``" (length + 1: one window)"``) says
+    in the message where that minimum comes from.
+    """
+    if hasattr(ids, "detach"):
+        ids = ids.detach().cpu().numpy()
+    if not isinstance(ids, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array of token ids (N,); got {type(ids).__name__}")
+    if ids.ndim != 1:
+        raise ValueError(f"{name} must have 1 dimension (N,); got shape {_shape(ids)}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"{name} must have an integer dtype; got {_dtype_name(ids)}")
+    if ids.size < min_tokens:
+        raise ValueError(f"{name} must hold at least {min_tokens} token(s){why}; got {ids.size}")
+    if vocab_size is not None and ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(f"{name} must hold ids in [0, {vocab_size - 1}]; got values from {ids.min()} to {ids.max()}")
+    return ids.astype(np.int64, copy=False)
+
+
+def check_next_token_model(name: str, model: Any) -> Any:
+    """Return ``model`` if it looks like a next-token model, else raise ``TypeError``.
+
+    A next-token model is a ``torch.nn.Module`` with an int ``vocab_size``
+    whose ``forward(x, state=None)`` maps token ids ``x: (T, B)`` to
+    ``(logits (T, B, vocab_size), state)`` (e.g. :class:`lstmlib.models.CharLSTM`).
+    Checked by duck typing, so this module needs no torch.
+    """
+    vocab_size = getattr(model, "vocab_size", None)
+    is_module = all(callable(getattr(model, method, None)) for method in ("forward", "train", "eval"))
+    if not is_module or isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a next-token model (a torch.nn.Module with an int vocab_size whose "
+            f"forward(x, state) returns (logits, state), such as CharLSTM); got {type(model).__name__}"
+        )
+    return model

@@ -96,8 +96,7 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None
     _checks.check_array_type("values", values, torch.Tensor, "a torch.Tensor")
     _checks.check_array_type("mask", mask, torch.Tensor, "a bool torch.Tensor")
     _checks.check_floating("values", values)
-    if mask.dtype != torch.bool:
-        raise TypeError(f"mask must have dtype bool (True = a real step); got {str(mask.dtype).replace('torch.', '')}")
+    _checks.check_dtype("mask", mask, "bool", " (True = a real step)")
     if mask.ndim == 0 or mask.ndim > values.ndim or tuple(values.shape[: mask.ndim]) != tuple(mask.shape):
         raise ValueError(
             f"mask must have the leading shape of values {tuple(values.shape)} (e.g. (T, B) for values (T, B) "

@@ -21,6 +21,7 @@ def source_of(obj: Any) -> tuple[str, str, int, int]:
     """Return ``(source, relative_path, first_line, last_line)`` of a function, class or module."""
     if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismodule(obj) or inspect.ismethod(obj)):
         raise TypeError(f"obj must be a function, method, class or module; got {type(obj).__name__}")
+    obj = inspect.unwrap(obj)  # a decorated function: the source of the function itself, with its decorators
     lines, first = inspect.getsourcelines(obj)
     first = max(first, 1)  # modules report line 0
     path = Path(inspect.getsourcefile(obj)).resolve()

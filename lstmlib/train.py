@@ -2,19 +2,21 @@
 
 The chapters train many small models; they all go through :func:`train`, so
 that seeding, gradient clipping and what gets recorded are the same
-everywhere and the loop is written once.
+everywhere and the loop is written once. The loss functions that carry
+state between batches (:func:`truncated_bptt_loss`) live here too.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
-from lstmlib._checks import check_positive_int
+from lstmlib._checks import check_choice, check_next_token_model, check_positive_int, check_positive_number
 
 
 def seed_everything(seed: int) -> None:
@@ -53,6 +55,7 @@ def train(
     lr: float = 1e-2,
     clip: float | None = 1.0,
     optimizer: str = "adam",
+    on_step: Callable[[int, float], None] | None = None,
 ) -> History:
     """Optimise ``model`` for ``steps`` steps and return the :class:`History`.
 
@@ -64,15 +67,17 @@ def train(
         lr: learning rate.
         clip: maximum global gradient norm, or None for no clipping.
         optimizer: ``"adam"`` or ``"sgd"``.
+        on_step: called as ``on_step(step, loss)`` after each step, e.g. to
+            move a progress bar; None for nothing.
     """
     steps = check_positive_int("steps", steps)
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
-        raise ValueError(f"lr must be a positive number; got {lr!r}")
-    if clip is not None and (not isinstance(clip, (int, float)) or isinstance(clip, bool) or clip <= 0):
-        raise ValueError(f"clip must be a positive number or None; got {clip!r}")
+    lr = check_positive_number("lr", lr)
+    if clip is not None:
+        clip = check_positive_number("clip", clip)
     optimizers = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
-    if optimizer not in optimizers:
-        raise ValueError(f"optimizer must be one of {sorted(optimizers)}; got {optimizer!r}")
+    check_choice("optimizer", optimizer, sorted(optimizers))
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be None or a function on_step(step, loss); got {type(on_step).__name__}")
     opt = optimizers[optimizer](model.parameters(), lr=lr)
     history = History()
     model.train()
@@ -88,5 +93,31 @@ def train(
         opt.step()
         history.loss.append(loss.item())
         history.grad_norm.append(float(grad_norm))
+        if on_step is not None:
+            on_step(step, history.loss[-1])
     model.eval()
     return history
+
+
+def truncated_bptt_loss(model: torch.nn.Module, batches: Iterator[tuple[np.ndarray, np.ndarray]]):
+    """A ``loss_fn(step)`` for :func:`train` that carries the state across batches.
+
+    ``batches`` yields consecutive ``(x, y)`` windows, each ``(T, B)`` int64
+    (:func:`lstmlib.data.shakespeare.consecutive_windows`); ``model`` is a
+    next-token model such as :class:`lstmlib.models.CharLSTM`. Each step starts
+    from the state where the previous batch ended, detached: the values flow
+    on, the gradient stops at the window's start (truncated backpropagation
+    through time). The loss is the mean next-character cross-entropy in nats.
+    """
+    model = check_next_token_model("model", model)
+    state = None
+
+    def loss_fn(step: int) -> torch.Tensor:
+        nonlocal state
+        x, y = next(batches)  # (T, B) each
+        if state is not None:
+            state = tuple(s.detach() for s in state)  # keep the values, cut the graph
+        logits, state = model(torch.from_numpy(x), state)  # (T, B, V)
+        return F.cross_entropy(logits.flatten(0, 1), torch.from_numpy(y).flatten())
+
+    return loss_fn

@@ -80,10 +80,10 @@ def test_vocabulary_does_not_depend_on_text_order():
 @pytest.mark.parametrize("call, error, match", [
     (lambda: VOCAB.encode("Macbeth €"), ValueError, r"text must use only the vocabulary's 75 characters; got '€' at position 8"),
     (lambda: VOCAB.encode(b"bytes"), TypeError, r"text must be a str; got bytes"),
-    (lambda: VOCAB.decode(np.array([0, 75])), ValueError, r"ids must lie in \[0, 74\]; got values from 0 to 75"),
-    (lambda: VOCAB.decode(np.array([-1])), ValueError, r"ids must lie in \[0, 74\]"),
+    (lambda: VOCAB.decode(np.array([0, 75])), ValueError, r"ids must hold ids in \[0, 74\]; got values from 0 to 75"),
+    (lambda: VOCAB.decode(np.array([-1])), ValueError, r"ids must hold ids in \[0, 74\]"),
     (lambda: VOCAB.decode(np.zeros((2, 2), dtype=int)), ValueError, r"ids must have 1 dimension \(N,\); got shape \(2, 2\)"),
-    (lambda: VOCAB.decode(np.array([0.0, 1.0])), TypeError, r"ids must be integers; got dtype float64"),
+    (lambda: VOCAB.decode(np.array([0.0, 1.0])), TypeError, r"ids must have an integer dtype; got float64"),
     (lambda: CharVocab(["ab"]), TypeError, r"chars must be single characters"),
     (lambda: CharVocab([]), ValueError, r"chars must hold at least one character"),
     (lambda: CharVocab.from_text("abc", 3), TypeError, r"texts\[1\] must be a str; got int"),
@@ -159,7 +159,8 @@ def _take(iterator, n):
     (dict(ids=list(range(10)), batch_size=2, length=3), TypeError, r"ids must be a NumPy array of token ids .*got list"),
     (dict(ids=IDS.reshape(10, 100), batch_size=2, length=3), ValueError, r"ids must have 1 dimension \(N,\); got shape \(10, 100\)"),
     (dict(ids=IDS.astype(float), batch_size=2, length=3), TypeError, r"ids must have an integer dtype; got float64"),
-    (dict(ids=IDS[:5], batch_size=2, length=5), ValueError, r"ids must hold at least length \+ 1 = 6 tokens .*got 5"),
+    (dict(ids=IDS[:5], batch_size=2, length=5), ValueError,
+     r"ids must hold at least 6 token\(s\) \(length \+ 1: one \(input, target\) window\); got 5"),
     (dict(ids=IDS, batch_size=2, length=5, rng="seed"), TypeError, r"rng must be None, an int seed or a np.random.Generator; got str"),
 ])
 def test_window_samplers_reject_bad_arguments_at_once(fn, kwargs, error, match):

@@ -1,4 +1,4 @@
-"""Character-level language models: the Kneser-Ney n-gram, the LSTM, evaluation and sampling."""
+"""Character-level language models: the Kneser-Ney n-gram, the LSTM and its truncated-BPTT training loss."""
 
 from __future__ import annotations
 
@@ -10,30 +10,15 @@ import torch
 from torch.nn import functional as F
 
 import lstmlib.nn
-from lstmlib.data.shakespeare import TEST_PLAY, CharVocab, consecutive_windows, load_play
-from lstmlib.models import (
-    SHAKESPEARE_CHECKPOINT,
-    CharLSTM,
-    CharNGram,
-    bits_per_char,
-    load_checkpoint,
-    lstm_cross_entropy,
-    lstm_log_probs,
-    sample,
-    softmax_with_temperature,
-    truncated_bptt_loss,
-)
-from lstmlib.train import seed_everything, train
+from lstmlib.data.shakespeare import consecutive_windows
+from lstmlib.metrics import bits_per_char, lstm_cross_entropy
+from lstmlib.models import CharLSTM, CharLSTMConfig, CharNGram
+from lstmlib.train import seed_everything, train, truncated_bptt_loss
+from small_models import V, small_lstm
 
 RNG = np.random.default_rng(0)
-V = 6
 TEXT = RNG.integers(0, 4, size=2000)  # uses 4 of the 6 ids: the other two are never seen
 HELD_OUT = RNG.integers(0, V, size=300)
-
-
-def test_bits_per_char_converts_nats():
-    assert bits_per_char(math.log(2)) == pytest.approx(1.0)
-    assert bits_per_char(math.log(75)) == pytest.approx(math.log2(75))
 
 
 # ---------------------------------------------------------------- n-gram
@@ -92,7 +77,7 @@ def test_fit_orders_matches_fitting_each_order_alone():
     (lambda: CharNGram(2, 1), ValueError, r"vocab_size must be at least 2; got 1"),
     (lambda: CharNGram(2, V).fit(np.array([0, 6])), ValueError, r"ids must hold ids in \[0, 5\]; got values from 0 to 6"),
     (lambda: CharNGram(2, V).fit(TEXT.astype(float)), TypeError, r"ids must have an integer dtype; got float64"),
-    (lambda: CharNGram(2, V).fit(list(TEXT)), TypeError, r"ids must be a NumPy array of token ids; got list"),
+    (lambda: CharNGram(2, V).fit(list(TEXT)), TypeError, r"ids must be a NumPy array of token ids \(N,\); got list"),
     (lambda: CharNGram(3, V).fit(TEXT[:2]), ValueError, r"ids must hold at least 3 token\(s\); got 2"),
     (lambda: CharNGram(2, V).log_probs(TEXT), RuntimeError, r"not fitted yet; call fit\(ids\) first"),
     (lambda: CharNGram(2, V).fit(TEXT).log_probs(TEXT[:1]), ValueError, r"ids must hold at least 2 token"),
@@ -103,11 +88,6 @@ def test_ngram_rejects_bad_arguments(call, error, match):
 
 
 # ---------------------------------------------------------------- LSTM
-
-
-def small_lstm(**kwargs):
-    seed_everything(0)
-    return CharLSTM(V, embed_size=4, hidden_size=8, **kwargs)
 
 
 def test_char_lstm_shapes_layer_and_forget_bias():
@@ -124,6 +104,26 @@ def test_char_lstm_shapes_layer_and_forget_bias():
         assert torch.allclose(shift, torch.tensor([0.0] * 8 + [1.5] * 8 + [0.0] * 16))
 
 
+def test_config_rebuilds_the_same_architecture():
+    model = small_lstm(num_layers=2, forget_bias=0.5)
+    assert model.config == CharLSTMConfig(V, embed_size=4, hidden_size=8, num_layers=2, forget_bias=0.5)
+    twin = CharLSTM.from_config(model.config)
+    assert {k: v.shape for k, v in twin.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
+    assert CharLSTMConfig(V).to_dict() == dict(vocab_size=V, embed_size=32, hidden_size=256, num_layers=1,
+                                               forget_bias=1.0)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: CharLSTMConfig(0), ValueError, r"vocab_size must be a positive int \(>= 1\); got 0"),
+    (lambda: CharLSTM(V, hidden_size=2.5), TypeError, r"hidden_size must be a positive int; got float 2.5"),
+    (lambda: CharLSTM(V, num_layers=0), ValueError, r"num_layers must be a positive int \(>= 1\); got 0"),
+    (lambda: CharLSTM.from_config({"vocab_size": V}), TypeError, r"config must be a CharLSTMConfig; got dict"),
+])
+def test_char_lstm_rejects_bad_sizes(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
 def test_carrying_the_state_equals_reading_the_whole_text():
     model = small_lstm()
     x = torch.from_numpy(TEXT[:60].reshape(20, 3))
@@ -135,31 +135,13 @@ def test_carrying_the_state_equals_reading_the_whole_text():
 
 @pytest.mark.parametrize("x, error, match", [
     (TEXT[:10].reshape(5, 2), TypeError, r"x must be a torch.Tensor of token ids \(T, B\); got ndarray"),
-    (torch.zeros(5, dtype=torch.int64), ValueError, r"x must have 2 dimensions \(T, B\); got shape \(5,\)"),
-    (torch.zeros(5, 2), TypeError, r"x must hold int64 token ids; got float32"),
+    (torch.zeros(5, dtype=torch.int64), ValueError,
+     r"x must have 2 dimensions \(T, B\); got 1 dimensions with shape \(5,\)"),
+    (torch.zeros(5, 2), TypeError, r"x must have dtype int64 \(token ids\); got float32"),
 ])
 def test_char_lstm_rejects_bad_input(x, error, match):
     with pytest.raises(error, match=match):
         small_lstm()(x)
-
-
-def test_lstm_log_probs_of_one_track_is_the_plain_cross_entropy():
-    model = small_lstm()
-    ids = HELD_OUT[:50]
-    logits, _ = model(torch.from_numpy(ids[:-1])[:, None])
-    expected = -F.cross_entropy(logits[:, 0].double(), torch.from_numpy(ids[1:]), reduction="none")
-    assert np.allclose(lstm_log_probs(model, ids, tracks=1, chunk=7), expected.detach().numpy())
-    assert lstm_cross_entropy(model, ids, tracks=1) == pytest.approx(-expected.mean().item())
-
-
-def test_lstm_log_probs_tracks_start_from_a_zero_state_and_cover_every_character():
-    model = small_lstm()
-    ids = HELD_OUT[:23]  # 22 predictions in 4 tracks of 6 steps: the last track is padded
-    lp = lstm_log_probs(model, ids, tracks=4, chunk=4)
-    assert lp.shape == (22,)
-    for start in range(0, 22, 6):
-        piece = ids[start:min(start + 6, 22) + 1]
-        assert np.allclose(lp[start:start + 6], lstm_log_probs(model, piece, tracks=1))
 
 
 def test_truncated_bptt_loss_carries_the_detached_state():
@@ -184,64 +166,7 @@ def test_an_lstm_learns_a_periodic_text_with_truncated_bptt():
     assert bits_per_char(lstm_cross_entropy(model, periodic, tracks=1)) < 0.1
 
 
-def test_truncated_bptt_loss_needs_a_char_lstm():
-    with pytest.raises(TypeError, match=r"model must be a CharLSTM; got Linear"):
+def test_truncated_bptt_loss_needs_a_next_token_model():
+    with pytest.raises(TypeError, match=r"model must be a next-token model \(a torch.nn.Module with an int vocab_size"
+                                        r".*got Linear"):
         truncated_bptt_loss(torch.nn.Linear(2, 2), iter([]))
-
-
-# ---------------------------------------------------------------- temperature and sampling
-
-
-def test_softmax_with_temperature():
-    logits = np.array([2.0, 1.0, 0.0, -1.0])
-    assert np.allclose(softmax_with_temperature(logits), torch.softmax(torch.tensor(logits), 0).numpy())
-    cold, hot = softmax_with_temperature(logits, 0.01), softmax_with_temperature(logits, 100.0)
-    assert cold[0] > 0.999 and np.allclose(hot, 0.25, atol=0.01)
-    entropies = [-(p * np.log(p)).sum() for p in (softmax_with_temperature(logits, t) for t in (0.5, 1, 2))]
-    assert entropies[0] < entropies[1] < entropies[2]
-    assert np.array_equal(np.argsort(cold), np.argsort(hot))  # the ranking never changes
-    assert softmax_with_temperature(torch.tensor([[1.0, 2.0]]), 1.0).shape == (1, 2)
-
-
-def test_sampling_is_seeded_and_cold_sampling_is_greedy():
-    model = small_lstm()
-    with torch.no_grad():
-        model.readout.weight *= 100  # clear favourites: no near-ties for the greedy comparison
-    prompt = HELD_OUT[:5]
-    a = sample(model, prompt, 30, temperature=1.0, rng=1)
-    b = sample(model, prompt, 30, temperature=1.0, rng=np.random.default_rng(1))
-    assert a.shape == (30,) and a.dtype == np.int64 and np.array_equal(a, b)
-    assert a.min() >= 0 and a.max() < V
-    greedy, ids = [], list(prompt)
-    for _ in range(10):
-        logits, _ = model(torch.tensor(ids)[:, None])
-        ids.append(int(logits[-1, 0].argmax()))
-    assert sample(model, prompt, 10, temperature=1e-4, rng=0).tolist() == ids[len(prompt):]
-
-
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(temperature=0.0), ValueError, r"temperature must be a positive, finite number; got 0.0"),
-    (dict(temperature=float("inf")), ValueError, r"temperature must be a positive, finite number"),
-    (dict(temperature="hot"), TypeError, r"temperature must be a positive number; got str 'hot'"),
-    (dict(n_chars=0), ValueError, r"n_chars must be a positive int"),
-    (dict(prompt=np.array([], dtype=np.int64)), ValueError, r"prompt must hold at least 1 token"),
-    (dict(prompt=np.array([9])), ValueError, r"prompt must hold ids in \[0, 5\]"),
-    (dict(rng="seed"), TypeError, r"rng must be None, an int seed"),
-])
-def test_sample_rejects_bad_arguments(kwargs, error, match):
-    arguments = dict(prompt=HELD_OUT[:3], n_chars=5) | kwargs
-    with pytest.raises(error, match=match):
-        sample(small_lstm(), arguments.pop("prompt"), arguments.pop("n_chars"), **arguments)
-
-
-# ---------------------------------------------------------------- the shipped checkpoint
-
-
-@pytest.mark.skipif(not SHAKESPEARE_CHECKPOINT.exists(), reason="no checkpoint: run scripts/train_charlm.py")
-def test_the_shipped_checkpoint_scores_what_it_reports():
-    model, record = load_checkpoint()
-    assert SHAKESPEARE_CHECKPOINT.stat().st_size < 2 * 2**20
-    vocab = CharVocab(record["chars"])
-    assert record["plays"]["test"] == TEST_PLAY and not model.training
-    test_bits = bits_per_char(lstm_cross_entropy(model, vocab.encode(load_play(TEST_PLAY))))
-    assert test_bits == pytest.approx(record["bits_per_char"]["test"], abs=2e-3)

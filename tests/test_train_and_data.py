@@ -64,3 +64,17 @@ def test_train_rejects_bad_arguments(kwargs, match):
     model = torch.nn.Linear(2, 1)
     with pytest.raises((ValueError, TypeError), match=match):
         train(model, lambda step: model(torch.ones(1, 2)).sum(), **kwargs)
+
+
+def test_train_reports_every_step_to_on_step():
+    model = torch.nn.Linear(2, 1)
+    seen = []
+    history = train(model, lambda step: model(torch.ones(1, 2)).pow(2).sum(), steps=4, lr=0.1,
+                    on_step=lambda step, loss: seen.append((step, loss)))
+    assert seen == list(enumerate(history.loss))
+
+
+def test_train_rejects_an_on_step_that_is_not_a_function():
+    model = torch.nn.Linear(2, 1)
+    with pytest.raises(TypeError, match=r"on_step must be None or a function on_step\(step, loss\); got int"):
+        train(model, lambda step: model(torch.ones(1, 2)).sum(), steps=1, on_step=3)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmlib._checks import check_float_dtype, check_positive_int, check_rng
+from lstmlib._checks import check_float_dtype, check_int_at_least, check_positive_int, check_rng
 
 __all__ = ["adding_problem", "CONSTANT_PREDICTOR_MSE"]
 
@@ -46,9 +46,7 @@ def adding_problem(batch_size: int, length: int, rng=None, dtype=np.float32):
         target: (B,), the sum of the two marked values, in [0, 2).
     """
     batch_size = check_positive_int("batch_size", batch_size)
-    length = check_positive_int("length", length)
-    if length < 2:
-        raise ValueError(f"length must be at least 2 (one step for each of the two marks); got {length}")
+    length = check_int_at_least("length", length, 2, " (one step for each of the two marks)")
     dtype = check_float_dtype("dtype", dtype)
     gen = check_rng("rng", rng)  # names the argument, also for a negative seed
     half = length // 2

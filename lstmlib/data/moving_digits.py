@@ -33,7 +33,6 @@ videos from ``digits="test"``: the two splits share no image.
 from __future__ import annotations
 
 import functools
-import numbers
 from typing import Any
 
 import numpy as np
@@ -45,6 +44,7 @@ from lstmlib._checks import (
     check_finite,
     check_float_dtype,
     check_positive_int,
+    check_range,
     check_rank,
     check_rng,
 )
@@ -95,19 +95,6 @@ def load_digit_images(split: str = "all") -> tuple[np.ndarray, np.ndarray]:
     return images[part], labels[part]
 
 
-def _check_range(name: str, value: Any, low_bound: float) -> tuple[float, float]:
-    """A pair ``(low, high)`` of finite numbers with ``low_bound <= low <= high``."""
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{name} must be a pair (low, high) of numbers; got {value!r}")
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
-            raise TypeError(f"{name} must be a pair (low, high) of finite numbers; got {value!r}")
-    low, high = float(value[0]), float(value[1])
-    if not low_bound <= low <= high:
-        raise ValueError(f"{name} must satisfy {low_bound:g} <= low <= high; got {value!r}")
-    return low, high
-
-
 def _reflect(u: np.ndarray, room: float) -> np.ndarray:
     """Fold free motion ``u`` into ``[0, room]`` as a ball bouncing between two walls would move.
 
@@ -149,7 +136,7 @@ def bouncing_trajectories(batch_size: int, length: int, n_objects: int, room, sp
     if not isinstance(room, (tuple, list)) or len(room) != 2:
         raise TypeError(f"room must be a pair (room_y, room_x) of positive ints; got {room!r}")
     room_y, room_x = (check_positive_int("room", r) for r in room)
-    low, high = _check_range("speed", speed, 0.0)
+    low, high = check_range("speed", speed, 0.0)
     gen = check_rng("rng", rng)
     rooms = np.array([room_y, room_x], dtype=np.float64)  # (2,)
     start = gen.uniform(0.0, 1.0, size=(batch_size, n_objects, 2)) * rooms  # (B, n, 2)

@@ -43,7 +43,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from lstmlib._checks import check_bool, check_positive_int, check_rng
+from lstmlib._checks import check_bool, check_choice, check_positive_int, check_rng, check_token_ids
+from lstmlib.text import CharVocab
 
 __all__ = [
     "CharVocab",
@@ -105,8 +106,7 @@ def list_plays(genre: str | None = None) -> list[str]:
         return list(_catalogue())
     if not isinstance(genre, str):
         raise TypeError(f"genre must be None or a str; got {type(genre).__name__} {genre!r}")
-    if genre not in genres():
-        raise ValueError(f"genre must be one of {', '.join(repr(g) for g in genres())}; got {genre!r}")
+    check_choice("genre", genre, genres())
     return [play for play, g in _catalogue().items() if g == genre]
 
 
@@ -192,91 +192,6 @@ def load_plays(plays: Iterable[str], *, speakers: bool = True) -> str:
     return "\n".join(load_play(play, speakers=speakers) for play in plays)
 
 
-class CharVocab:
-    """A fixed character set with ``encode`` (str -> int64 ids) and ``decode`` (ids -> str).
-
-    Ids are the positions of the characters in the sorted set, so the same
-    text always gives the same vocabulary. Build it from all the text you will
-    ever encode (:meth:`from_text`), or from a known alphabet: encoding a
-    character outside the set raises ``ValueError`` rather than guessing.
-    """
-
-    def __init__(self, chars: Iterable[str]):
-        if isinstance(chars, str):
-            chars = list(chars)
-        chars = list(chars)
-        bad = [c for c in chars if not (isinstance(c, str) and len(c) == 1)]
-        if bad:
-            raise TypeError(f"chars must be single characters (str of length 1); got {bad[0]!r}")
-        if not chars:
-            raise ValueError("chars must hold at least one character; got none")
-        self.chars: list[str] = sorted(set(chars))
-        # id of every code point up to the largest in the vocabulary, -1 for the ones outside it
-        codepoints = np.array([ord(c) for c in self.chars])
-        self._id_of_codepoint = np.full(codepoints.max() + 2, -1, dtype=np.int64)
-        self._id_of_codepoint[codepoints] = np.arange(len(self.chars))
-        self._lookup = np.array(self.chars)
-
-    @classmethod
-    def from_text(cls, *texts: str) -> "CharVocab":
-        """The vocabulary of every character that occurs in ``texts``."""
-        for k, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{k}] must be a str; got {type(text).__name__}")
-        return cls(set().union(*map(set, texts)))
-
-    def __len__(self) -> int:
-        return len(self.chars)
-
-    def __repr__(self) -> str:
-        return f"CharVocab({len(self)} characters: {''.join(self.chars)!r})"
-
-    def encode(self, text: str) -> np.ndarray:
-        """``text`` as an int64 array of ids, shape ``(len(text),)``."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str; got {type(text).__name__}")
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # one code point per character
-        ids = self._id_of_codepoint[np.minimum(codes, self._id_of_codepoint.size - 1)]
-        unknown = ids < 0
-        if unknown.any():
-            at = int(np.argmax(unknown))
-            raise ValueError(
-                f"text must use only the vocabulary's {len(self)} characters; got {text[at]!r} "
-                f"at position {at} (build the vocabulary from all your texts)"
-            )
-        return ids
-
-    def decode(self, ids) -> str:
-        """Ids (any int array-like of shape ``(N,)``, or a torch tensor) back to a str."""
-        if hasattr(ids, "detach"):
-            ids = ids.detach().cpu().numpy()
-        ids = np.asarray(ids)
-        if ids.ndim != 1:
-            raise ValueError(f"ids must have 1 dimension (N,); got shape {ids.shape}")
-        if ids.size == 0:
-            return ""
-        if not np.issubdtype(ids.dtype, np.integer):
-            raise TypeError(f"ids must be integers; got dtype {ids.dtype}")
-        if ids.min() < 0 or ids.max() >= len(self):
-            raise ValueError(f"ids must lie in [0, {len(self) - 1}]; got values from {ids.min()} to {ids.max()}")
-        return "".join(self._lookup[ids].tolist())
-
-
-def _check_ids(ids, length: int) -> np.ndarray:
-    if not isinstance(ids, np.ndarray):
-        raise TypeError(f"ids must be a NumPy array of token ids (CharVocab.encode); got {type(ids).__name__}")
-    if ids.ndim != 1:
-        raise ValueError(f"ids must have 1 dimension (N,); got shape {ids.shape}")
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"ids must have an integer dtype; got {ids.dtype}")
-    if ids.size < length + 1:
-        raise ValueError(
-            f"ids must hold at least length + 1 = {length + 1} tokens for one (input, target) window; "
-            f"got {ids.size}"
-        )
-    return ids.astype(np.int64, copy=False)
-
-
 def random_windows(ids: np.ndarray, batch_size: int, length: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """``batch_size`` windows of ``length`` tokens at random places in ``ids``.
 
@@ -285,7 +200,7 @@ def random_windows(ids: np.ndarray, batch_size: int, length: int, rng=None) -> t
     """
     batch_size = check_positive_int("batch_size", batch_size)
     length = check_positive_int("length", length)
-    ids = _check_ids(ids, length)
+    ids = check_token_ids("ids", ids, min_tokens=length + 1, why=" (length + 1: one (input, target) window)")
     gen = check_rng("rng", rng)
     starts = gen.integers(0, ids.size - length, size=batch_size)  # last valid start: N - length - 1
     index = starts[None, :] + np.arange(length + 1)[:, None]  # (T + 1, B)
@@ -308,7 +223,7 @@ def consecutive_windows(ids: np.ndarray, batch_size: int, length: int, rng=None
     """
     batch_size = check_positive_int("batch_size", batch_size)
     length = check_positive_int("length", length)
-    ids = _check_ids(ids, length)
+    ids = check_token_ids("ids", ids, min_tokens=length + 1, why=" (length + 1: one (input, target) window)")
     gen = check_rng("rng", rng)
     return _consecutive(ids, batch_size, length, int(gen.integers(0, ids.size)))
 

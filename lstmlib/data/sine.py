@@ -13,23 +13,9 @@ import numbers
 
 import numpy as np
 
-from lstmlib._checks import check_float_dtype, check_positive_int, check_rng
+from lstmlib._checks import check_float_dtype, check_positive_int, check_range, check_rng
 
 __all__ = ["sine_waves"]
-
-
-def _check_periods(periods) -> tuple[float, float]:
-    """``periods`` as a pair ``(low, high)`` of finite numbers with ``2 < low <= high``."""
-    if not isinstance(periods, (tuple, list)) or len(periods) != 2:
-        raise TypeError(f"periods must be a pair (low, high) of numbers; got {periods!r}")
-    for value in periods:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-            raise TypeError(f"periods must be a pair (low, high) of finite numbers; got {periods!r}")
-    low, high = float(periods[0]), float(periods[1])
-    # A period of 2 steps or less is aliased: sampled once per step it is not a sine any more.
-    if not 2.0 < low <= high:
-        raise ValueError(f"periods must satisfy 2 < low <= high (in time steps); got {periods!r}")
-    return low, high
 
 
 def sine_waves(batch_size: int, length: int, periods=(10.0, 30.0), noise: float = 0.0, rng=None,
@@ -53,7 +39,8 @@ def sine_waves(batch_size: int, length: int, periods=(10.0, 30.0), noise: float 
     """
     batch_size = check_positive_int("batch_size", batch_size)
     length = check_positive_int("length", length)
-    low, high = _check_periods(periods)
+    # A period of 2 steps or less is aliased: sampled once per step it is not a sine any more.
+    low, high = check_range("periods", periods, 2.0, strict=True, unit=" (in time steps)")
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite number >= 0 (a standard deviation); got {noise!r}")
     dtype = check_float_dtype("dtype", dtype)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmlib._checks import check_float_dtype, check_positive_int, check_rng
+from lstmlib._checks import check_float_dtype, check_int_at_least, check_positive_int, check_rng
 
 __all__ = ["lookahead_tags", "causal_ceiling_by_position", "causal_ceiling"]
 
@@ -21,10 +21,8 @@ __all__ = ["lookahead_tags", "causal_ceiling_by_position", "causal_ceiling"]
 def _check_task(length, n_symbols, lookahead) -> tuple[int, int, int]:
     """Validate the three sizes shared by the generator and the ceilings."""
     length = check_positive_int("length", length)
-    n_symbols = check_positive_int("n_symbols", n_symbols)
+    n_symbols = check_int_at_least("n_symbols", n_symbols, 2, " (one symbol leaves nothing to predict)")
     lookahead = check_positive_int("lookahead", lookahead)
-    if n_symbols < 2:
-        raise ValueError(f"n_symbols must be at least 2 (one symbol leaves nothing to predict); got {n_symbols}")
     if lookahead >= length:
         raise ValueError(
             f"lookahead must be smaller than length ({length}) so that some tags name a symbol; got {lookahead}"

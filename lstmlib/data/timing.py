@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmlib._checks import check_choice, check_float_dtype, check_positive_int, check_rng
+from lstmlib._checks import check_choice, check_float_dtype, check_int_at_least, check_positive_int, check_rng
 
 __all__ = ["measure_spike_delays", "generate_timed_spikes", "periodic_function", "spike_times", "WAVE_SHAPES"]
 
@@ -194,9 +194,7 @@ def periodic_function(shape: str, length: int, period: int = 10, batch_size: int
     """
     check_choice("shape", shape, WAVE_SHAPES)
     length = check_positive_int("length", length)
-    period = check_positive_int("period", period)
-    if period < 2:
-        raise ValueError(f"period must be at least 2 steps (a period of 1 is a constant); got {period}")
+    period = check_int_at_least("period", period, 2, " steps (a period of 1 is a constant)")
     batch_size = check_positive_int("batch_size", batch_size)
     dtype = check_float_dtype("dtype", dtype)
     t = np.arange(length)

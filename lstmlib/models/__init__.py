@@ -1,32 +1,15 @@
 """Task models built from :mod:`lstmlib.nn` layers, with the baselines they are compared to.
 
-* :mod:`lstmlib.models.language_model` -- character-level language models:
-  an interpolated Kneser--Ney n-gram baseline and an embedding -> LSTM ->
-  linear network, with evaluation and temperature sampling.
+Models only, one file each: a config, ``__init__`` and ``forward`` (or, for
+a counting baseline, ``fit`` and the probabilities). Scoring is in
+:mod:`lstmlib.metrics`, sampling in :mod:`lstmlib.decoding`, training in
+:mod:`lstmlib.train`, shipped trained models in :mod:`lstmlib.pretrained`.
+
+* :mod:`lstmlib.models.char_lstm` -- the character-level LSTM language model;
+* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model.
 """
 
-from lstmlib.models.language_model import (
-    SHAKESPEARE_CHECKPOINT,
-    CharLSTM,
-    CharNGram,
-    bits_per_char,
-    load_checkpoint,
-    lstm_cross_entropy,
-    lstm_log_probs,
-    sample,
-    softmax_with_temperature,
-    truncated_bptt_loss,
-)
+from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig
+from lstmlib.models.char_ngram import CharNGram
 
-__all__ = [
-    "SHAKESPEARE_CHECKPOINT",
-    "CharLSTM",
-    "CharNGram",
-    "bits_per_char",
-    "load_checkpoint",
-    "lstm_cross_entropy",
-    "lstm_log_probs",
-    "sample",
-    "softmax_with_temperature",
-    "truncated_bptt_loss",
-]
+__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram"]

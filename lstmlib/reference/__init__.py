@@ -12,6 +12,8 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.convlstm` -- the convolutional LSTM of Shi et al. (2015), state ``(h, c)`` maps
 * :mod:`~lstmlib.reference.conv2d` -- the "same"-padded 2-D convolution it is built on
 * :mod:`~lstmlib.reference.peephole` -- the peephole LSTM (the LSTM + diagonal weights from the cell to the gates)
+* :mod:`~lstmlib.reference.scan` -- the one time loop (forward, backward, state gradients) of the layers above
+  but the Tree-LSTMs, which walk trees
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
@@ -68,6 +70,7 @@ from lstmlib.reference.rnn import (
     rnn_forward,
     rnn_state_gradients,
 )
+from lstmlib.reference.scan import scan_backward, scan_forward, scan_state_gradients
 from lstmlib.reference.tree_lstm import (
     child_sum_tree_lstm_backward,
     child_sum_tree_lstm_forward,
@@ -95,4 +98,5 @@ __all__ = [
     "init_peephole_params", "peephole_cell_forward", "peephole_cell_backward", "peephole_forward",
     "peephole_backward",
     "check_peephole_gradients", "check_sequence_gradients",
+    "scan_forward", "scan_backward", "scan_state_gradients",
 ]

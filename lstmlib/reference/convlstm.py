@@ -6,12 +6,12 @@ and whose matrix products are "same"-padded convolutions (``*`` below, see
 LSTM that sees a kernel-sized neighbourhood of the input and of the previous
 hidden state::
 
-    z   = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh          (B, 4Hc, H, W): z_i, z_f, z_g, z_o
-    i_t = σ(z_i + w_ci ⊙ c_{t-1})
-    f_t = σ(z_f + w_cf ⊙ c_{t-1})
-    g_t = tanh(z_g)
+    a   = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh          (B, 4Hc, H, W): a_i, a_f, a_g, a_o
+    i_t = σ(a_i + w_ci ⊙ c_{t-1})
+    f_t = σ(a_f + w_cf ⊙ c_{t-1})
+    g_t = tanh(a_g)
     c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    o_t = σ(z_o + w_co ⊙ c_t)
+    o_t = σ(a_o + w_co ⊙ c_t)
     h_t = o_t ⊙ tanh(c_t)
 
 The Hadamard peepholes ``w_c· ⊙ c`` are the paper's ``W_c ∘ C`` and optional.
@@ -23,6 +23,8 @@ without bias ``bias_ih_l0 (4Hc,)``, ``bias_hh_l0 (4Hc,)``, and with peepholes
 weight per channel and position, so a ConvLSTM with peepholes is tied to one
 frame size. The 4Hc axis stacks the gates in the order i, f, g, o; kh and kw
 are odd. Functions are pure; the cache refers to the arrays you passed in.
+The layer functions check the whole sequence once and run the cell through
+the time loops of :mod:`lstmlib.reference.scan`.
 """
 
 from collections.abc import Mapping
@@ -40,7 +42,15 @@ from lstmlib._checks import (
 )
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.conv2d import conv2d_backward, conv2d_forward
-from lstmlib.reference.params import NUMPY_ARRAY, check_array, check_state, dtype_ref, init_uniform
+from lstmlib.reference.params import (
+    NUMPY_ARRAY,
+    check_array,
+    check_state,
+    checked_by,
+    dtype_ref,
+    init_uniform,
+)
+from lstmlib.reference.scan import scan_backward, scan_forward
 
 GATES = 4  # i, f, g, o
 BIASES = ("bias_ih_l0", "bias_hh_l0")
@@ -112,35 +122,63 @@ def init_convlstm_params(in_channels, hidden_channels, kernel_size, rng=None, dt
     return init_uniform(shapes, 1 / np.sqrt(hidden_channels * kh * kw), rng=rng, dtype=dtype)
 
 
+def _check_cell_inputs(params, x_t, h_prev, c_prev):
+    C, Hc, frame_size = check_convlstm_params(params)
+    B, _, H, W = check_array("x_t", x_t, (None, C, None, None), "(B, C, H, W)", like=dtype_ref(params))
+    _check_frames("x_t", x_t, frame_size, "(B, C, H, W)")
+    check_array("h_prev", h_prev, (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
+    check_array("c_prev", c_prev, (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
+
+
+def _check_cell_cache(name, cache, params, C, Hc):
+    """The cache must come from :func:`convlstm_cell_forward` of a cell of this size; return ``(B, H, W)``."""
+    check_array_type(name, cache, dict, "the cache dict returned by convlstm_cell_forward")
+    check_keys(name, cache, CELL_CACHE_KEYS)
+    B, _, H, W = check_array(f"{name}['x_t']", cache["x_t"], (None, C, None, None), "(B, C, H, W)",
+                             like=dtype_ref(params))
+    for key in CELL_CACHE_KEYS[1:]:
+        check_array(f"{name}['{key}']", cache[key], (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
+    return B, H, W
+
+
+def _check_cell_backward_inputs(params, cache, dh, dc):
+    C, Hc, _ = check_convlstm_params(params)
+    B, H, W = _check_cell_cache("cache", cache, params, C, Hc)
+    check_array("dh", dh, (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
+    check_array("dc", dc, (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
+
+
+@checked_by(_check_cell_inputs)
 def convlstm_cell_forward(params, x_t, h_prev, c_prev):
     """One ConvLSTM step.
+    Book: :eq:`convlstm-step` (chapter II.3, Convolutional LSTMs).
 
     x_t: (B, C, H, W), h_prev, c_prev: (B, Hc, H, W) -> h, c: (B, Hc, H, W), cache (dict).
     """
-    _check_cell_inputs(params, x_t, h_prev, c_prev)
     peephole = "weight_ci_l0" in params
-    # z = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh, all four gates at once   (B, 4Hc, H, W)
-    z = conv2d_forward(x_t, params["weight_ih_l0"], params.get("bias_ih_l0"))
-    z = z + conv2d_forward(h_prev, params["weight_hh_l0"], params.get("bias_hh_l0"))
-    # [z_i, z_f, z_g, z_o] = z, split along the channels in the gate order of torch.nn.LSTM
-    z_i, z_f, z_g, z_o = np.split(z, GATES, axis=1)
+    conv = conv2d_forward.unchecked  # the cell's own checks cover the convolutions' inputs
+    # a = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh, all four gates at once   (B, 4Hc, H, W)
+    a = conv(x_t, params["weight_ih_l0"], params.get("bias_ih_l0"))
+    a = a + conv(h_prev, params["weight_hh_l0"], params.get("bias_hh_l0"))
+    # [a_i, a_f, a_g, a_o] = a, split along the channels in the gate order of torch.nn.LSTM
+    a_i, a_f, a_g, a_o = np.split(a, GATES, axis=1)
     if peephole:
         # the input and forget gates look at the old cell: + w_ci ⊙ c_{t-1}, + w_cf ⊙ c_{t-1}
-        z_i = z_i + params["weight_ci_l0"] * c_prev
-        z_f = z_f + params["weight_cf_l0"] * c_prev
-    # i_t = σ(z_i)        how much of the candidate to write
-    i = sigmoid(z_i)
-    # f_t = σ(z_f)        how much of the old cell to keep
-    f = sigmoid(z_f)
-    # g_t = tanh(z_g)     the candidate cell maps
-    g = np.tanh(z_g)
+        a_i = a_i + params["weight_ci_l0"] * c_prev
+        a_f = a_f + params["weight_cf_l0"] * c_prev
+    # i_t = σ(a_i)        how much of the candidate to write
+    i = sigmoid(a_i)
+    # f_t = σ(a_f)        how much of the old cell to keep
+    f = sigmoid(a_f)
+    # g_t = tanh(a_g)     the candidate cell maps
+    g = np.tanh(a_g)
     # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
     c = f * c_prev + i * g
     if peephole:
         # the output gate looks at the new cell: + w_co ⊙ c_t
-        z_o = z_o + params["weight_co_l0"] * c
-    # o_t = σ(z_o)        how much of the cell to show
-    o = sigmoid(z_o)
+        a_o = a_o + params["weight_co_l0"] * c
+    # o_t = σ(a_o)        how much of the cell to show
+    o = sigmoid(a_o)
     # h_t = o_t ⊙ tanh(c_t)
     tanh_c = np.tanh(c)
     h = o * tanh_c
@@ -149,6 +187,7 @@ def convlstm_cell_forward(params, x_t, h_prev, c_prev):
     return h, c, cache
 
 
+@checked_by(_check_cell_backward_inputs)
 def convlstm_cell_backward(params, cache, dh, dc):
     """Backward of one ConvLSTM step, the mirror of :func:`convlstm_cell_forward`.
 
@@ -156,7 +195,6 @@ def convlstm_cell_backward(params, cache, dh, dc):
     Returns ``dparams`` (keys of ``params``), dx_t: (B, C, H, W),
     dh_prev: (B, Hc, H, W), dc_prev: (B, Hc, H, W).
     """
-    _check_cell_backward_inputs(params, cache, dh, dc)
     peephole = "weight_ci_l0" in params
     x_t, h_prev, c_prev = cache["x_t"], cache["h_prev"], cache["c_prev"]
     i, f, g, o, c, tanh_c = cache["i"], cache["f"], cache["g"], cache["o"], cache["c"], cache["tanh_c"]
@@ -165,72 +203,60 @@ def convlstm_cell_backward(params, cache, dh, dc):
     # h_t = o_t ⊙ tanh(c_t): to o_t, and to c_t on top of what step t+1 sent
     do = dh * tanh_c
     dc = dc + dh * o * dtanh(tanh_c)
-    # o_t = σ(z_o + w_co ⊙ c_t)
-    dz_o = do * dsigmoid(o)
+    # o_t = σ(a_o + w_co ⊙ c_t)
+    da_o = do * dsigmoid(o)
     if peephole:
         # the peephole w_co ⊙ c_t: to w_co (summed over the batch) and to c_t
-        dparams["weight_co_l0"] = (dz_o * c).sum(axis=0)
-        dc = dc + dz_o * params["weight_co_l0"]
+        dparams["weight_co_l0"] = (da_o * c).sum(axis=0)
+        dc = dc + da_o * params["weight_co_l0"]
     # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
     df = dc * c_prev
     dc_prev = dc * f
     di = dc * g
     dg = dc * i
-    # g_t = tanh(z_g)
-    dz_g = dg * dtanh(g)
-    # f_t = σ(z_f + w_cf ⊙ c_{t-1})
-    dz_f = df * dsigmoid(f)
-    # i_t = σ(z_i + w_ci ⊙ c_{t-1})
-    dz_i = di * dsigmoid(i)
+    # g_t = tanh(a_g)
+    da_g = dg * dtanh(g)
+    # f_t = σ(a_f + w_cf ⊙ c_{t-1})
+    da_f = df * dsigmoid(f)
+    # i_t = σ(a_i + w_ci ⊙ c_{t-1})
+    da_i = di * dsigmoid(i)
     if peephole:
-        dparams["weight_ci_l0"] = (dz_i * c_prev).sum(axis=0)
-        dparams["weight_cf_l0"] = (dz_f * c_prev).sum(axis=0)
-        dc_prev = dc_prev + dz_i * params["weight_ci_l0"] + dz_f * params["weight_cf_l0"]
-    # [z_i, z_f, z_g, z_o] = z
-    dz = np.concatenate([dz_i, dz_f, dz_g, dz_o], axis=1)  # (B, 4Hc, H, W)
-    # z = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh
-    dx_t, dparams["weight_ih_l0"], db_ih = conv2d_backward(x_t, params["weight_ih_l0"], dz)
-    dh_prev, dparams["weight_hh_l0"], db_hh = conv2d_backward(h_prev, params["weight_hh_l0"], dz)
+        dparams["weight_ci_l0"] = (da_i * c_prev).sum(axis=0)
+        dparams["weight_cf_l0"] = (da_f * c_prev).sum(axis=0)
+        dc_prev = dc_prev + da_i * params["weight_ci_l0"] + da_f * params["weight_cf_l0"]
+    # [a_i, a_f, a_g, a_o] = a
+    da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)  # (B, 4Hc, H, W)
+    # a = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh
+    conv_backward = conv2d_backward.unchecked  # the cell's own checks cover its inputs
+    dx_t, dparams["weight_ih_l0"], db_ih = conv_backward(x_t, params["weight_ih_l0"], da)
+    dh_prev, dparams["weight_hh_l0"], db_hh = conv_backward(h_prev, params["weight_hh_l0"], da)
     if "bias_ih_l0" in params:
         dparams["bias_ih_l0"], dparams["bias_hh_l0"] = db_ih, db_hh
     return {key: dparams[key] for key in params}, dx_t, dh_prev, dc_prev
 
 
 def convlstm_forward(params, x, state=None):
-    """Run the ConvLSTM over a sequence of frames by looping :func:`convlstm_cell_forward` over time.
+    """Run the ConvLSTM over a sequence of frames: :func:`convlstm_cell_forward` at every step.
 
     x: (T, B, C, H, W); state: ``(h0, c0)``, each (B, Hc, H, W), or None for zeros.
     Returns y: (T, B, Hc, H, W) (``y[t]`` is the hidden state after step t+1),
     the final state ``(h_T, c_T)``, each (B, Hc, H, W), and a cache for
-    :func:`convlstm_backward`.
+    :func:`convlstm_backward`. The loop is :func:`~lstmlib.reference.scan.scan_forward`.
     """
-    h, c = _check_forward_inputs(params, x, state)
-    y = np.empty((x.shape[0],) + h.shape, x.dtype)
-    steps = []
-    for t in range(x.shape[0]):
-        h, c, step = convlstm_cell_forward(params, x[t], h, c)
-        y[t] = h
-        steps.append(step)
-    return y, (h, c), {"steps": steps}
+    state = _check_forward_inputs(params, x, state)
+    return scan_forward(convlstm_cell_forward.unchecked, params, x, state)
 
 
 def convlstm_backward(params, cache, dy, dstate_T=None):
-    """Backpropagation through time: :func:`convlstm_cell_backward` looped over reversed time.
+    """Backpropagation through time: :func:`convlstm_cell_backward` at every step, last to first.
 
     dy: (T, B, Hc, H, W) = ∂L/∂y; dstate_T: ``(dh_T, dc_T)`` = ∂L/∂(h_T, c_T),
     each (B, Hc, H, W), or None. Returns ``dparams`` (keys of ``params``, each
     summed over time), dx: (T, B, C, H, W) and ``(dh0, dc0)``.
+    The loop is :func:`~lstmlib.reference.scan.scan_backward`.
     """
-    dh_next, dc_next = _check_backward_inputs(params, cache, dy, dstate_T)
-    steps = cache["steps"]
-    dparams = {key: np.zeros_like(value) for key, value in params.items()}
-    dx = np.empty((len(steps),) + steps[0]["x_t"].shape, dy.dtype)
-    for t in reversed(range(len(steps))):
-        # h_t is both the output y_t and the input of step t+1: the two gradients add
-        step_dparams, dx[t], dh_next, dc_next = convlstm_cell_backward(params, steps[t], dy[t] + dh_next, dc_next)
-        for key in dparams:
-            dparams[key] += step_dparams[key]
-    return dparams, dx, (dh_next, dc_next)
+    dstate_T = _check_backward_inputs(params, cache, dy, dstate_T)
+    return scan_backward(convlstm_cell_backward.unchecked, params, cache, dy, dstate_T)
 
 
 # ---- validation ----------------------------------------------------------------------------
@@ -277,32 +303,6 @@ def _check_frames(name, arr, frame_size, layout):
             f"{name} must have frames of size (H, W) = {tuple(frame_size)}, the size of the peephole weights "
             f"(Hc, H, W); got {layout} = {tuple(arr.shape)}"
         )
-
-
-def _check_cell_inputs(params, x_t, h_prev, c_prev):
-    C, Hc, frame_size = check_convlstm_params(params)
-    B, _, H, W = check_array("x_t", x_t, (None, C, None, None), "(B, C, H, W)", like=dtype_ref(params))
-    _check_frames("x_t", x_t, frame_size, "(B, C, H, W)")
-    check_array("h_prev", h_prev, (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
-    check_array("c_prev", c_prev, (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
-
-
-def _check_cell_cache(name, cache, params, C, Hc):
-    """The cache must come from :func:`convlstm_cell_forward` of a cell of this size; return ``(B, H, W)``."""
-    check_array_type(name, cache, dict, "the cache dict returned by convlstm_cell_forward")
-    check_keys(name, cache, CELL_CACHE_KEYS)
-    B, _, H, W = check_array(f"{name}['x_t']", cache["x_t"], (None, C, None, None), "(B, C, H, W)",
-                             like=dtype_ref(params))
-    for key in CELL_CACHE_KEYS[1:]:
-        check_array(f"{name}['{key}']", cache[key], (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
-    return B, H, W
-
-
-def _check_cell_backward_inputs(params, cache, dh, dc):
-    C, Hc, _ = check_convlstm_params(params)
-    B, H, W = _check_cell_cache("cache", cache, params, C, Hc)
-    check_array("dh", dh, (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
-    check_array("dc", dc, (B, Hc, H, W), "(B, Hc, H, W)", like=dtype_ref(params))
 
 
 def _check_forward_inputs(params, x, state):

@@ -19,12 +19,24 @@ array (``h0``, ``h_T``, ``dh_T``, ``dh0``) where the LSTM's take a tuple.
 ``bias=False``, ``bias_ih_l0 (3H,)``, ``bias_hh_l0 (3H,)``; the 3H axis stacks
 the blocks in the order r, z, n. Functions are pure; the cache refers to the
 arrays you passed in, so do not modify them in place between forward and backward.
+The layer functions check the whole sequence once and run the cell through
+the time loops of :mod:`lstmlib.reference.scan`.
 """
 
 import numpy as np
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
-from lstmlib.reference.params import check_array, check_cell_cache, check_layer_backward, check_params, check_sequence, dtype_ref, init_params
+from lstmlib.reference.params import (
+    check_array,
+    check_cell_cache,
+    check_layer_backward,
+    check_params,
+    check_sequence,
+    checked_by,
+    dtype_ref,
+    init_params,
+)
+from lstmlib.reference.scan import scan_backward, scan_forward
 
 GATES = 3  # r, z, n
 CELL_CACHE_KEYS = ("x_t", "h_prev", "r", "z", "n", "a_hn")
@@ -41,9 +53,30 @@ def init_gru_params(input_size, hidden_size, rng=None, dtype=np.float64):
     return init_params(input_size, hidden_size, GATES, rng=rng, dtype=dtype)
 
 
+def _check_cell_inputs(params, x_t, h_prev):
+    D, H = check_params(params, GATES)
+    B = check_array("x_t", x_t, (None, D), "(B, D)", like=dtype_ref(params))[0]
+    check_array("h_prev", h_prev, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+def _check_cell_cache(name, cache, params, D, H):
+    """The cache must come from a forward pass of a cell of this size; return its batch size B."""
+    return check_cell_cache(name, cache, params, D, H, CELL_CACHE_KEYS, "gru_cell_forward")
+
+
+def _check_cell_backward_inputs(params, cache, dh):
+    D, H = check_params(params, GATES)
+    B = _check_cell_cache("cache", cache, params, D, H)
+    check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+@checked_by(_check_cell_inputs)
 def gru_cell_forward(params, x_t, h_prev):
-    """One GRU step. x_t: (B, D), h_prev: (B, H) -> h: (B, H), cache (dict)."""
-    _check_cell_inputs(params, x_t, h_prev)
+    """One GRU step.
+    Book: :eq:`gru-step` (chapter II.5, Gated recurrent units).
+
+    x_t: (B, D), h_prev: (B, H) -> h: (B, H), cache (dict).
+    """
     # a_x = W_ih x_t + b_ih,  a_h = W_hh h_{t-1} + b_hh: the two halves stay apart   (B, 3H) each
     a_x = x_t @ params["weight_ih_l0"].T
     a_h = h_prev @ params["weight_hh_l0"].T
@@ -64,13 +97,13 @@ def gru_cell_forward(params, x_t, h_prev):
     return h, dict(x_t=x_t, h_prev=h_prev, r=r, z=z, n=n, a_hn=a_hn)
 
 
+@checked_by(_check_cell_backward_inputs)
 def gru_cell_backward(params, cache, dh):
     """Backward of one GRU step, the mirror of :func:`gru_cell_forward`.
 
     dh: (B, H) = ∂L/∂h_t. Returns ``dparams`` (keys of ``params``),
     dx_t: (B, D), dh_prev: (B, H).
     """
-    _check_cell_backward_inputs(params, cache, dh)
     x_t, h_prev, r, z, n, a_hn = (cache[k] for k in CELL_CACHE_KEYS)
     # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: to n_t, z_t and directly to h_{t-1}
     dn = dh * (1 - z)
@@ -98,57 +131,29 @@ def gru_cell_backward(params, cache, dh):
 
 
 def gru_forward(params, x, h0=None):
-    """Run the GRU over a sequence by looping :func:`gru_cell_forward` over time.
+    """Run the GRU over a sequence: :func:`gru_cell_forward` at every step.
 
     x: (T, B, D); h0: (B, H) or None for zeros (one array: the GRU has no cell state).
     Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1), the final
     hidden state h_T: (B, H), and a cache for :func:`gru_backward`.
+    The loop is :func:`~lstmlib.reference.scan.scan_forward`.
     """
-    h = _check_forward_inputs(params, x, h0)
-    T, B, H = x.shape[0], x.shape[1], h.shape[1]
-    y = np.empty((T, B, H), x.dtype)
-    steps = []
-    for t in range(T):
-        h, step = gru_cell_forward(params, x[t], h)
-        y[t] = h
-        steps.append(step)
-    return y, h, {"steps": steps}
+    h0 = _check_forward_inputs(params, x, h0)
+    y, (h_T,), cache = scan_forward(gru_cell_forward.unchecked, params, x, (h0,))
+    return y, h_T, cache
 
 
 def gru_backward(params, cache, dy, dh_T=None):
-    """Backpropagation through time: :func:`gru_cell_backward` looped over reversed time.
+    """Backpropagation through time: :func:`gru_cell_backward` at every step, last to first.
 
     dy: (T, B, H) = ∂L/∂y; dh_T: (B, H) = ∂L/∂h_T when the loss also uses the
     final state, or None. Returns ``dparams`` (keys of ``params``, each summed
     over time), dx: (T, B, D) and dh0: (B, H).
+    The loop is :func:`~lstmlib.reference.scan.scan_backward`.
     """
-    dh_next = _check_backward_inputs(params, cache, dy, dh_T)
-    steps = cache["steps"]
-    dparams = {key: np.zeros_like(value) for key, value in params.items()}
-    dx = np.empty((len(steps),) + steps[0]["x_t"].shape, dy.dtype)
-    for t in reversed(range(len(steps))):
-        # h_t is both the output y_t and the input of step t+1: the two gradients add
-        step_dparams, dx[t], dh_next = gru_cell_backward(params, steps[t], dy[t] + dh_next)
-        for key in dparams:
-            dparams[key] += step_dparams[key]
-    return dparams, dx, dh_next
-
-
-def _check_cell_inputs(params, x_t, h_prev):
-    D, H = check_params(params, GATES)
-    B = check_array("x_t", x_t, (None, D), "(B, D)", like=dtype_ref(params))[0]
-    check_array("h_prev", h_prev, (B, H), "(B, H)", like=dtype_ref(params))
-
-
-def _check_cell_cache(name, cache, params, D, H):
-    """The cache must come from a forward pass of a cell of this size; return its batch size B."""
-    return check_cell_cache(name, cache, params, D, H, CELL_CACHE_KEYS, "gru_cell_forward")
-
-
-def _check_cell_backward_inputs(params, cache, dh):
-    D, H = check_params(params, GATES)
-    B = _check_cell_cache("cache", cache, params, D, H)
-    check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
+    dh_T = _check_backward_inputs(params, cache, dy, dh_T)
+    dparams, dx, (dh0,) = scan_backward(gru_cell_backward.unchecked, params, cache, dy, (dh_T,))
+    return dparams, dx, dh0
 
 
 def _check_forward_inputs(params, x, h0):

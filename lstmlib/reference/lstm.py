@@ -2,8 +2,9 @@
 
 Notation (the book's): ``x_t`` input, ``h_prev``/``c_prev`` the state from the
 previous step, gates ``i`` (input), ``f`` (forget), ``o`` (output), ``g`` the
-candidate cell value c̃_t, and the new state ``c``, ``h``. Shapes: ``T`` time
-steps, ``B`` batch, ``D`` input features, ``H`` hidden units.
+candidate cell value c̃_t, their pre-activations ``a_i``, ``a_f``, ``a_g``,
+``a_o``, and the new state ``c``, ``h``. Shapes: ``T`` time steps, ``B``
+batch, ``D`` input features, ``H`` hidden units.
 
 ``params`` has the keys and shapes of ``torch.nn.LSTM(D, H).state_dict()``:
 ``weight_ih_l0 (4H, D)``, ``weight_hh_l0 (4H, H)`` and, unless built with
@@ -13,13 +14,25 @@ the gates in the order i, f, g, o.
 Every function is pure: the forward returns a ``cache`` (a dict holding the
 inputs and the gate values it computed) and the backward reads it. The cache
 refers to the arrays you passed in, so do not modify them in place between
-forward and backward.
+forward and backward. The layer functions check the whole sequence once and
+run the cell through the time loops of :mod:`lstmlib.reference.scan`.
 """
 
 import numpy as np
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
-from lstmlib.reference.params import check_array, check_cell_cache, check_layer_backward, check_params, check_sequence, check_state, dtype_ref, init_params
+from lstmlib.reference.params import (
+    check_array,
+    check_cell_cache,
+    check_layer_backward,
+    check_params,
+    check_sequence,
+    check_state,
+    checked_by,
+    dtype_ref,
+    init_params,
+)
+from lstmlib.reference.scan import scan_backward, scan_forward, scan_state_gradients
 
 GATES = 4  # i, f, g, o
 CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c")
@@ -34,135 +47,6 @@ def init_lstm_params(input_size, hidden_size, rng=None, dtype=np.float64):
     without bias.
     """
     return init_params(input_size, hidden_size, GATES, rng=rng, dtype=dtype)
-
-
-def lstm_cell_forward(params, x_t, h_prev, c_prev):
-    """One LSTM step.
-
-    x_t: (B, D), h_prev: (B, H), c_prev: (B, H) -> h: (B, H), c: (B, H), cache (dict).
-    """
-    _check_cell_inputs(params, x_t, h_prev, c_prev)
-    # z = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh, all four gates at once   (B, 4H)
-    z = x_t @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T
-    if "bias_ih_l0" in params:
-        z = z + params["bias_ih_l0"] + params["bias_hh_l0"]
-    # [z_i, z_f, z_g, z_o] = z, the gate order of torch.nn.LSTM
-    z_i, z_f, z_g, z_o = np.split(z, GATES, axis=1)
-    # i_t = σ(z_i)        how much of the candidate to write
-    i = sigmoid(z_i)
-    # f_t = σ(z_f)        how much of the old cell to keep
-    f = sigmoid(z_f)
-    # g_t = tanh(z_g)     the candidate cell value c̃_t
-    g = np.tanh(z_g)
-    # o_t = σ(z_o)        how much of the cell to show
-    o = sigmoid(z_o)
-    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    c = f * c_prev + i * g
-    # h_t = o_t ⊙ tanh(c_t)
-    tanh_c = np.tanh(c)
-    h = o * tanh_c
-
-    cache = dict(x_t=x_t, h_prev=h_prev, c_prev=c_prev, i=i, f=f, g=g, o=o, c=c, tanh_c=tanh_c)
-    return h, c, cache
-
-
-def lstm_cell_backward(params, cache, dh, dc):
-    """Backward of one LSTM step, the mirror of :func:`lstm_cell_forward`.
-
-    dh: (B, H) = ∂L/∂h_t, dc: (B, H) = ∂L/∂c_t from everything except h_t
-    (that is, from step t+1). Returns ``dparams`` (keys of ``params``),
-    dx_t: (B, D), dh_prev: (B, H), dc_prev: (B, H).
-    """
-    _check_cell_backward_inputs(params, cache, dh, dc)
-    x_t, h_prev, c_prev = cache["x_t"], cache["h_prev"], cache["c_prev"]
-    i, f, g, o, tanh_c = cache["i"], cache["f"], cache["g"], cache["o"], cache["tanh_c"]
-
-    # h_t = o_t ⊙ tanh(c_t): to o_t, and to c_t on top of what step t+1 sent
-    do = dh * tanh_c
-    dc = dc + dh * o * dtanh(tanh_c)
-    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    df = dc * c_prev
-    dc_prev = dc * f
-    di = dc * g
-    dg = dc * i
-    # o_t = σ(z_o)
-    dz_o = do * dsigmoid(o)
-    # g_t = tanh(z_g)
-    dz_g = dg * dtanh(g)
-    # f_t = σ(z_f)
-    dz_f = df * dsigmoid(f)
-    # i_t = σ(z_i)
-    dz_i = di * dsigmoid(i)
-    # [z_i, z_f, z_g, z_o] = z
-    dz = np.concatenate([dz_i, dz_f, dz_g, dz_o], axis=1)  # (B, 4H)
-    # z = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh
-    dparams = {"weight_ih_l0": dz.T @ x_t, "weight_hh_l0": dz.T @ h_prev}
-    if "bias_ih_l0" in params:
-        dparams["bias_ih_l0"] = dz.sum(axis=0)
-        dparams["bias_hh_l0"] = dz.sum(axis=0)
-    dx_t = dz @ params["weight_ih_l0"]
-    dh_prev = dz @ params["weight_hh_l0"]
-    return dparams, dx_t, dh_prev, dc_prev
-
-
-def lstm_forward(params, x, state=None):
-    """Run the LSTM over a sequence by looping :func:`lstm_cell_forward` over time.
-
-    x: (T, B, D); state: ``(h0, c0)``, each (B, H), or None for zeros.
-    Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1),
-    the final state ``(h_T, c_T)``, each (B, H), and a cache for :func:`lstm_backward`.
-    """
-    h, c = _check_forward_inputs(params, x, state)
-    T, B, H = x.shape[0], x.shape[1], h.shape[1]
-    y = np.empty((T, B, H), x.dtype)
-    steps = []
-    for t in range(T):
-        h, c, step = lstm_cell_forward(params, x[t], h, c)
-        y[t] = h
-        steps.append(step)
-    return y, (h, c), {"steps": steps}
-
-
-def lstm_backward(params, cache, dy, dstate=None):
-    """Backpropagation through time: :func:`lstm_cell_backward` looped over reversed time.
-
-    dy: (T, B, H) = ∂L/∂y; dstate: ``(dh_T, dc_T)`` = ∂L/∂(h_T, c_T) when the
-    loss also uses the final state, or None. Returns ``dparams`` (keys of
-    ``params``, each summed over time), dx: (T, B, D) and ``(dh0, dc0)``.
-    """
-    dh_next, dc_next = _check_backward_inputs(params, cache, dy, dstate)
-    steps = cache["steps"]
-    dparams = {key: np.zeros_like(value) for key, value in params.items()}
-    dx = np.empty((len(steps),) + steps[0]["x_t"].shape, dy.dtype)
-    for t in reversed(range(len(steps))):
-        # h_t is both the output y_t and the input of step t+1: the two gradients add
-        step_dparams, dx[t], dh_next, dc_next = lstm_cell_backward(params, steps[t], dy[t] + dh_next, dc_next)
-        for key in dparams:
-            dparams[key] += step_dparams[key]
-    return dparams, dx, (dh_next, dc_next)
-
-
-def lstm_state_gradients(params, cache, dy, dstate=None):
-    """Gradient of the loss w.r.t. the state the recurrence carries, at every step.
-
-    Same arguments as :func:`lstm_backward`. Returns dh, dc: (T+1, B, H) with
-    ``dh[t] = ∂L/∂h_t`` and ``dc[t] = ∂L/∂c_t`` for t = 0 (the initial state) .. T
-    (the final state), taking the loss as a function of the state ``(h_t, c_t)``
-    handed to step t+1. So ``dh[0], dc[0]`` are the ``(dh0, dc0)`` of
-    :func:`lstm_backward`, and ``dh[T] = dy[T-1] + dh_T``, ``dc[T] = dc_T``.
-    With ``dy`` non-zero only at the last step, ``|dh[T-k]|`` shows how much
-    gradient survives k steps back (vanishing gradients).
-    """
-    dh_next, dc_next = _check_backward_inputs(params, cache, dy, dstate)
-    steps = cache["steps"]
-    dh = np.empty((len(steps) + 1,) + dy.shape[1:], dy.dtype)
-    dc = np.empty_like(dh)
-    for t in reversed(range(len(steps))):
-        # steps[t] maps (h_t, c_t) to (h_{t+1}, c_{t+1}); h_{t+1} is also the output y[t]
-        dh[t + 1], dc[t + 1] = dy[t] + dh_next, dc_next
-        _, _, dh_next, dc_next = lstm_cell_backward(params, steps[t], dh[t + 1], dc[t + 1])
-    dh[0], dc[0] = dh_next, dc_next
-    return dh, dc
 
 
 def _check_cell_inputs(params, x_t, h_prev, c_prev):
@@ -182,6 +66,118 @@ def _check_cell_backward_inputs(params, cache, dh, dc):
     B = _check_cell_cache("cache", cache, params, D, H)
     check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
     check_array("dc", dc, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+@checked_by(_check_cell_inputs)
+def lstm_cell_forward(params, x_t, h_prev, c_prev):
+    """One LSTM step.
+    Book: :eq:`lstm-step` (chapter I.2, Anatomy of an LSTM unit).
+
+    x_t: (B, D), h_prev: (B, H), c_prev: (B, H) -> h: (B, H), c: (B, H), cache (dict).
+    """
+    # a = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh, all four gates at once   (B, 4H)
+    a = x_t @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T
+    if "bias_ih_l0" in params:
+        a = a + params["bias_ih_l0"] + params["bias_hh_l0"]
+    # [a_i, a_f, a_g, a_o] = a, the gate order of torch.nn.LSTM
+    a_i, a_f, a_g, a_o = np.split(a, GATES, axis=1)
+    # i_t = σ(a_i)        how much of the candidate to write
+    i = sigmoid(a_i)
+    # f_t = σ(a_f)        how much of the old cell to keep
+    f = sigmoid(a_f)
+    # g_t = tanh(a_g)     the candidate cell value c̃_t
+    g = np.tanh(a_g)
+    # o_t = σ(a_o)        how much of the cell to show
+    o = sigmoid(a_o)
+    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    c = f * c_prev + i * g
+    # h_t = o_t ⊙ tanh(c_t)
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+
+    cache = dict(x_t=x_t, h_prev=h_prev, c_prev=c_prev, i=i, f=f, g=g, o=o, c=c, tanh_c=tanh_c)
+    return h, c, cache
+
+
+@checked_by(_check_cell_backward_inputs)
+def lstm_cell_backward(params, cache, dh, dc):
+    """Backward of one LSTM step, the mirror of :func:`lstm_cell_forward`.
+    Book: :eq:`lstm-step-backward` (chapter I.3, How an LSTM unit works, step by step).
+
+    dh: (B, H) = ∂L/∂h_t, dc: (B, H) = ∂L/∂c_t from everything except h_t
+    (that is, from step t+1). Returns ``dparams`` (keys of ``params``),
+    dx_t: (B, D), dh_prev: (B, H), dc_prev: (B, H).
+    """
+    x_t, h_prev, c_prev = cache["x_t"], cache["h_prev"], cache["c_prev"]
+    i, f, g, o, tanh_c = cache["i"], cache["f"], cache["g"], cache["o"], cache["tanh_c"]
+
+    # h_t = o_t ⊙ tanh(c_t): to o_t, and to c_t on top of what step t+1 sent
+    do = dh * tanh_c
+    dc = dc + dh * o * dtanh(tanh_c)
+    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    df = dc * c_prev
+    dc_prev = dc * f
+    di = dc * g
+    dg = dc * i
+    # o_t = σ(a_o)
+    da_o = do * dsigmoid(o)
+    # g_t = tanh(a_g)
+    da_g = dg * dtanh(g)
+    # f_t = σ(a_f)
+    da_f = df * dsigmoid(f)
+    # i_t = σ(a_i)
+    da_i = di * dsigmoid(i)
+    # [a_i, a_f, a_g, a_o] = a
+    da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)  # (B, 4H)
+    # a = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh
+    dparams = {"weight_ih_l0": da.T @ x_t, "weight_hh_l0": da.T @ h_prev}
+    if "bias_ih_l0" in params:
+        dparams["bias_ih_l0"] = da.sum(axis=0)
+        dparams["bias_hh_l0"] = da.sum(axis=0)
+    dx_t = da @ params["weight_ih_l0"]
+    dh_prev = da @ params["weight_hh_l0"]
+    return dparams, dx_t, dh_prev, dc_prev
+
+
+def lstm_forward(params, x, state=None):
+    """Run the LSTM over a sequence: :func:`lstm_cell_forward` at every step.
+
+    x: (T, B, D); state: ``(h0, c0)``, each (B, H), or None for zeros.
+    Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1),
+    the final state ``(h_T, c_T)``, each (B, H), and a cache for :func:`lstm_backward`.
+    The loop is :func:`~lstmlib.reference.scan.scan_forward`.
+    """
+    state = _check_forward_inputs(params, x, state)
+    return scan_forward(lstm_cell_forward.unchecked, params, x, state)
+
+
+def lstm_backward(params, cache, dy, dstate=None):
+    """Backpropagation through time: :func:`lstm_cell_backward` at every step, last to first.
+    Book: :eq:`bptt` (chapter I.3, How an LSTM unit works, step by step).
+
+    dy: (T, B, H) = ∂L/∂y; dstate: ``(dh_T, dc_T)`` = ∂L/∂(h_T, c_T) when the
+    loss also uses the final state, or None. Returns ``dparams`` (keys of
+    ``params``, each summed over time), dx: (T, B, D) and ``(dh0, dc0)``.
+    The loop is :func:`~lstmlib.reference.scan.scan_backward`.
+    """
+    dstate = _check_backward_inputs(params, cache, dy, dstate)
+    return scan_backward(lstm_cell_backward.unchecked, params, cache, dy, dstate)
+
+
+def lstm_state_gradients(params, cache, dy, dstate=None):
+    """Gradient of the loss w.r.t. the state the recurrence carries, at every step.
+
+    Same arguments as :func:`lstm_backward`. Returns dh, dc: (T+1, B, H) with
+    ``dh[t] = ∂L/∂h_t`` and ``dc[t] = ∂L/∂c_t`` for t = 0 (the initial state) .. T
+    (the final state), taking the loss as a function of the state ``(h_t, c_t)``
+    handed to step t+1. So ``dh[0], dc[0]`` are the ``(dh0, dc0)`` of
+    :func:`lstm_backward`, and ``dh[T] = dy[T-1] + dh_T``, ``dc[T] = dc_T``.
+    With ``dy`` non-zero only at the last step, ``|dh[T-k]|`` shows how much
+    gradient survives k steps back (vanishing gradients).
+    """
+    dstate = _check_backward_inputs(params, cache, dy, dstate)
+    dh, dc = scan_state_gradients(lstm_cell_backward.unchecked, params, cache, dy, dstate)
+    return dh, dc
 
 
 def _check_forward_inputs(params, x, state):

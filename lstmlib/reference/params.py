@@ -16,8 +16,12 @@ The gate blocks are stacked along the first axis in the module's order
 :func:`check_layer_backward`. Cells whose parameters differ altogether
 (ConvLSTM, Tree-LSTM) can still reuse :func:`init_uniform`,
 :func:`check_array`, :func:`check_sequence` and :func:`check_state`.
+:func:`checked_by` gives a cell function its checks while keeping the
+unchecked step for the time loops.
 """
 
+import functools
+import inspect
 from collections.abc import Mapping
 
 import numpy as np
@@ -59,6 +63,32 @@ def param_layouts(gates):
         "bias_ih_l0": f"({G}H,)",
         "bias_hh_l0": f"({G}H,)",
     }
+
+
+def checked_by(check):
+    """Decorate a function (a cell's forward or backward) so that it runs ``check`` on its arguments first.
+
+    ``check`` takes the same arguments as the function (defaults filled in)
+    and raises on a bad one. The decorated function keeps the name, docstring
+    and signature of the original, which stays reachable, without the check,
+    as ``.unchecked``: the time loops of :mod:`lstmlib.reference.scan` call
+    that, after the layer has checked the whole sequence once.
+    """
+
+    def decorate(step):
+        signature = inspect.signature(step)
+
+        @functools.wraps(step)
+        def checked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)  # a missing argument: TypeError naming it
+            bound.apply_defaults()
+            check(*bound.args)
+            return step(*bound.args)
+
+        checked.unchecked = step
+        return checked
+
+    return decorate
 
 
 def init_uniform(shapes, bound, rng=None, dtype=np.float64):

@@ -19,7 +19,9 @@ and shapes of ``lstmlib.nn.PeepholeLSTM(D, H).state_dict()``: the LSTM's
 ``bias_hh_l0 (4H,)`` (gate order i, f, g, o), plus ``weight_ci_l0``,
 ``weight_cf_l0``, ``weight_co_l0``, each ``(H,)``. The functions are pure, with
 the signatures of their LSTM counterparts; the cache refers to the arrays you
-passed in, so do not modify them in place between forward and backward.
+passed in, so do not modify them in place between forward and backward. The
+layer functions check the whole sequence once and run the cell through the
+time loops of :mod:`lstmlib.reference.scan`.
 """
 
 import numpy as np
@@ -33,10 +35,12 @@ from lstmlib.reference.params import (
     check_params,
     check_sequence,
     check_state,
+    checked_by,
     dtype_ref,
     init_params,
     init_uniform,
 )
+from lstmlib.reference.scan import scan_backward, scan_forward
 
 GATES = 4  # i, f, g, o
 PEEPHOLES = ("weight_ci_l0", "weight_cf_l0", "weight_co_l0")  # c_{t-1} -> i, c_{t-1} -> f, c_t -> o
@@ -56,121 +60,6 @@ def init_peephole_params(input_size, hidden_size, rng=None, dtype=np.float64):
     params = init_params(input_size, hidden_size, GATES, rng=rng, dtype=dtype)
     peepholes = {key: (hidden_size,) for key in PEEPHOLES}
     return params | init_uniform(peepholes, 1 / np.sqrt(hidden_size), rng=rng, dtype=dtype)
-
-
-def peephole_cell_forward(params, x_t, h_prev, c_prev):
-    """One peephole-LSTM step.
-
-    x_t: (B, D), h_prev: (B, H), c_prev: (B, H) -> h: (B, H), c: (B, H), cache (dict).
-    """
-    _check_cell_inputs(params, x_t, h_prev, c_prev)
-    w_ci, w_cf, w_co = (params[key] for key in PEEPHOLES)  # (H,) each
-    # z = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh, all four gates at once   (B, 4H)
-    z = x_t @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T
-    if "bias_ih_l0" in params:
-        z = z + params["bias_ih_l0"] + params["bias_hh_l0"]
-    # [z_i, z_f, z_g, z_o] = z, the gate order of torch.nn.LSTM
-    z_i, z_f, z_g, z_o = np.split(z, GATES, axis=1)
-    # i_t = σ(z_i + w_ci ⊙ c_{t-1})     the input gate peeks at the old cell
-    i = sigmoid(z_i + w_ci * c_prev)
-    # f_t = σ(z_f + w_cf ⊙ c_{t-1})     so does the forget gate
-    f = sigmoid(z_f + w_cf * c_prev)
-    # g_t = tanh(z_g)                   the candidate cell value c̃_t (no peephole)
-    g = np.tanh(z_g)
-    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    c = f * c_prev + i * g
-    # o_t = σ(z_o + w_co ⊙ c_t)         the output gate peeks at the NEW cell
-    o = sigmoid(z_o + w_co * c)
-    # h_t = o_t ⊙ tanh(c_t)
-    tanh_c = np.tanh(c)
-    h = o * tanh_c
-
-    cache = dict(x_t=x_t, h_prev=h_prev, c_prev=c_prev, i=i, f=f, g=g, o=o, c=c, tanh_c=tanh_c)
-    return h, c, cache
-
-
-def peephole_cell_backward(params, cache, dh, dc):
-    """Backward of one peephole-LSTM step, the mirror of :func:`peephole_cell_forward`.
-
-    dh: (B, H) = ∂L/∂h_t, dc: (B, H) = ∂L/∂c_t from everything except h_t and
-    o_t (that is, from step t+1). Returns ``dparams`` (keys of ``params``),
-    dx_t: (B, D), dh_prev: (B, H), dc_prev: (B, H).
-    """
-    _check_cell_backward_inputs(params, cache, dh, dc)
-    w_ci, w_cf, w_co = (params[key] for key in PEEPHOLES)
-    x_t, h_prev, c_prev, c = cache["x_t"], cache["h_prev"], cache["c_prev"], cache["c"]
-    i, f, g, o, tanh_c = cache["i"], cache["f"], cache["g"], cache["o"], cache["tanh_c"]
-
-    # h_t = o_t ⊙ tanh(c_t): to o_t, and to c_t on top of what step t+1 sent
-    do = dh * tanh_c
-    dc = dc + dh * o * dtanh(tanh_c)
-    # o_t = σ(z_o + w_co ⊙ c_t): to z_o, and through the peephole to c_t once more
-    dz_o = do * dsigmoid(o)
-    dc = dc + dz_o * w_co
-    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    df = dc * c_prev
-    dc_prev = dc * f
-    di = dc * g
-    dg = dc * i
-    # g_t = tanh(z_g)
-    dz_g = dg * dtanh(g)
-    # f_t = σ(z_f + w_cf ⊙ c_{t-1})
-    dz_f = df * dsigmoid(f)
-    # i_t = σ(z_i + w_ci ⊙ c_{t-1})
-    dz_i = di * dsigmoid(i)
-    # the peepholes of i and f: c_{t-1} reaches step t's gates too
-    dc_prev = dc_prev + dz_i * w_ci + dz_f * w_cf
-    # [z_i, z_f, z_g, z_o] = z
-    dz = np.concatenate([dz_i, dz_f, dz_g, dz_o], axis=1)  # (B, 4H)
-    # z = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh
-    dparams = {"weight_ih_l0": dz.T @ x_t, "weight_hh_l0": dz.T @ h_prev}
-    if "bias_ih_l0" in params:
-        dparams["bias_ih_l0"] = dz.sum(axis=0)
-        dparams["bias_hh_l0"] = dz.sum(axis=0)
-    # w_ci ⊙ c_{t-1}, w_cf ⊙ c_{t-1}, w_co ⊙ c_t: one weight per unit, summed over the batch
-    dparams["weight_ci_l0"] = (dz_i * c_prev).sum(axis=0)
-    dparams["weight_cf_l0"] = (dz_f * c_prev).sum(axis=0)
-    dparams["weight_co_l0"] = (dz_o * c).sum(axis=0)
-    dx_t = dz @ params["weight_ih_l0"]
-    dh_prev = dz @ params["weight_hh_l0"]
-    return dparams, dx_t, dh_prev, dc_prev
-
-
-def peephole_forward(params, x, state=None):
-    """Run the peephole LSTM over a sequence by looping :func:`peephole_cell_forward` over time.
-
-    x: (T, B, D); state: ``(h0, c0)``, each (B, H), or None for zeros.
-    Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1),
-    the final state ``(h_T, c_T)``, each (B, H), and a cache for :func:`peephole_backward`.
-    """
-    h, c = _check_forward_inputs(params, x, state)
-    T, B, H = x.shape[0], x.shape[1], h.shape[1]
-    y = np.empty((T, B, H), x.dtype)
-    steps = []
-    for t in range(T):
-        h, c, step = peephole_cell_forward(params, x[t], h, c)
-        y[t] = h
-        steps.append(step)
-    return y, (h, c), {"steps": steps}
-
-
-def peephole_backward(params, cache, dy, dstate_T=None):
-    """Backpropagation through time: :func:`peephole_cell_backward` looped over reversed time.
-
-    dy: (T, B, H) = ∂L/∂y; dstate_T: ``(dh_T, dc_T)`` = ∂L/∂(h_T, c_T) when the
-    loss also uses the final state, or None. Returns ``dparams`` (keys of
-    ``params``, each summed over time), dx: (T, B, D) and ``(dh0, dc0)``.
-    """
-    dh_next, dc_next = _check_backward_inputs(params, cache, dy, dstate_T)
-    steps = cache["steps"]
-    dparams = {key: np.zeros_like(value) for key, value in params.items()}
-    dx = np.empty((len(steps),) + steps[0]["x_t"].shape, dy.dtype)
-    for t in reversed(range(len(steps))):
-        # h_t is both the output y_t and the input of step t+1: the two gradients add
-        step_dparams, dx[t], dh_next, dc_next = peephole_cell_backward(params, steps[t], dy[t] + dh_next, dc_next)
-        for key in dparams:
-            dparams[key] += step_dparams[key]
-    return dparams, dx, (dh_next, dc_next)
 
 
 def _check_params(params):
@@ -194,6 +83,109 @@ def _check_cell_backward_inputs(params, cache, dh, dc):
     B = _check_cell_cache("cache", cache, params, D, H)
     check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
     check_array("dc", dc, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+@checked_by(_check_cell_inputs)
+def peephole_cell_forward(params, x_t, h_prev, c_prev):
+    """One peephole-LSTM step.
+    Book: :eq:`peephole-step` (chapter II.2, The forget gate and peephole connections).
+
+    x_t: (B, D), h_prev: (B, H), c_prev: (B, H) -> h: (B, H), c: (B, H), cache (dict).
+    """
+    w_ci, w_cf, w_co = (params[key] for key in PEEPHOLES)  # (H,) each
+    # a = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh, all four gates at once   (B, 4H)
+    a = x_t @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T
+    if "bias_ih_l0" in params:
+        a = a + params["bias_ih_l0"] + params["bias_hh_l0"]
+    # [a_i, a_f, a_g, a_o] = a, the gate order of torch.nn.LSTM
+    a_i, a_f, a_g, a_o = np.split(a, GATES, axis=1)
+    # i_t = σ(a_i + w_ci ⊙ c_{t-1})     the input gate peeks at the old cell
+    i = sigmoid(a_i + w_ci * c_prev)
+    # f_t = σ(a_f + w_cf ⊙ c_{t-1})     so does the forget gate
+    f = sigmoid(a_f + w_cf * c_prev)
+    # g_t = tanh(a_g)                   the candidate cell value c̃_t (no peephole)
+    g = np.tanh(a_g)
+    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    c = f * c_prev + i * g
+    # o_t = σ(a_o + w_co ⊙ c_t)         the output gate peeks at the NEW cell
+    o = sigmoid(a_o + w_co * c)
+    # h_t = o_t ⊙ tanh(c_t)
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+
+    cache = dict(x_t=x_t, h_prev=h_prev, c_prev=c_prev, i=i, f=f, g=g, o=o, c=c, tanh_c=tanh_c)
+    return h, c, cache
+
+
+@checked_by(_check_cell_backward_inputs)
+def peephole_cell_backward(params, cache, dh, dc):
+    """Backward of one peephole-LSTM step, the mirror of :func:`peephole_cell_forward`.
+
+    dh: (B, H) = ∂L/∂h_t, dc: (B, H) = ∂L/∂c_t from everything except h_t and
+    o_t (that is, from step t+1). Returns ``dparams`` (keys of ``params``),
+    dx_t: (B, D), dh_prev: (B, H), dc_prev: (B, H).
+    """
+    w_ci, w_cf, w_co = (params[key] for key in PEEPHOLES)
+    x_t, h_prev, c_prev, c = cache["x_t"], cache["h_prev"], cache["c_prev"], cache["c"]
+    i, f, g, o, tanh_c = cache["i"], cache["f"], cache["g"], cache["o"], cache["tanh_c"]
+
+    # h_t = o_t ⊙ tanh(c_t): to o_t, and to c_t on top of what step t+1 sent
+    do = dh * tanh_c
+    dc = dc + dh * o * dtanh(tanh_c)
+    # o_t = σ(a_o + w_co ⊙ c_t): to a_o, and through the peephole to c_t once more
+    da_o = do * dsigmoid(o)
+    dc = dc + da_o * w_co
+    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    df = dc * c_prev
+    dc_prev = dc * f
+    di = dc * g
+    dg = dc * i
+    # g_t = tanh(a_g)
+    da_g = dg * dtanh(g)
+    # f_t = σ(a_f + w_cf ⊙ c_{t-1})
+    da_f = df * dsigmoid(f)
+    # i_t = σ(a_i + w_ci ⊙ c_{t-1})
+    da_i = di * dsigmoid(i)
+    # the peepholes of i and f: c_{t-1} reaches step t's gates too
+    dc_prev = dc_prev + da_i * w_ci + da_f * w_cf
+    # [a_i, a_f, a_g, a_o] = a
+    da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)  # (B, 4H)
+    # a = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh
+    dparams = {"weight_ih_l0": da.T @ x_t, "weight_hh_l0": da.T @ h_prev}
+    if "bias_ih_l0" in params:
+        dparams["bias_ih_l0"] = da.sum(axis=0)
+        dparams["bias_hh_l0"] = da.sum(axis=0)
+    # w_ci ⊙ c_{t-1}, w_cf ⊙ c_{t-1}, w_co ⊙ c_t: one weight per unit, summed over the batch
+    dparams["weight_ci_l0"] = (da_i * c_prev).sum(axis=0)
+    dparams["weight_cf_l0"] = (da_f * c_prev).sum(axis=0)
+    dparams["weight_co_l0"] = (da_o * c).sum(axis=0)
+    dx_t = da @ params["weight_ih_l0"]
+    dh_prev = da @ params["weight_hh_l0"]
+    return dparams, dx_t, dh_prev, dc_prev
+
+
+def peephole_forward(params, x, state=None):
+    """Run the peephole LSTM over a sequence: :func:`peephole_cell_forward` at every step.
+
+    x: (T, B, D); state: ``(h0, c0)``, each (B, H), or None for zeros.
+    Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1),
+    the final state ``(h_T, c_T)``, each (B, H), and a cache for :func:`peephole_backward`.
+    The loop is :func:`~lstmlib.reference.scan.scan_forward`.
+    """
+    state = _check_forward_inputs(params, x, state)
+    return scan_forward(peephole_cell_forward.unchecked, params, x, state)
+
+
+def peephole_backward(params, cache, dy, dstate_T=None):
+    """Backpropagation through time: :func:`peephole_cell_backward` at every step, last to first.
+
+    dy: (T, B, H) = ∂L/∂y; dstate_T: ``(dh_T, dc_T)`` = ∂L/∂(h_T, c_T) when the
+    loss also uses the final state, or None. Returns ``dparams`` (keys of
+    ``params``, each summed over time), dx: (T, B, D) and ``(dh0, dc0)``.
+    The loop is :func:`~lstmlib.reference.scan.scan_backward`.
+    """
+    dstate_T = _check_backward_inputs(params, cache, dy, dstate_T)
+    return scan_backward(peephole_cell_backward.unchecked, params, cache, dy, dstate_T)
 
 
 def _check_forward_inputs(params, x, state):

@@ -9,13 +9,24 @@ array (``h0``, ``h_T``, ``dh_T``, ``dh0``).
 ``weight_ih_l0 (H, D)``, ``weight_hh_l0 (H, H)`` and, unless built with
 ``bias=False``, ``bias_ih_l0 (H,)``, ``bias_hh_l0 (H,)``. Functions are pure;
 the cache refers to the arrays you passed in, so do not modify them in place
-between forward and backward.
+between forward and backward. The layer functions check the whole sequence
+once and run the cell through the time loops of :mod:`lstmlib.reference.scan`.
 """
 
 import numpy as np
 
 from lstmlib.reference.activations import dtanh
-from lstmlib.reference.params import check_array, check_cell_cache, check_layer_backward, check_params, check_sequence, dtype_ref, init_params
+from lstmlib.reference.params import (
+    check_array,
+    check_cell_cache,
+    check_layer_backward,
+    check_params,
+    check_sequence,
+    checked_by,
+    dtype_ref,
+    init_params,
+)
+from lstmlib.reference.scan import scan_backward, scan_forward, scan_state_gradients
 
 GATES = 1
 CELL_CACHE_KEYS = ("x_t", "h_prev", "h")
@@ -30,95 +41,6 @@ def init_rnn_params(input_size, hidden_size, rng=None, dtype=np.float64):
     without bias.
     """
     return init_params(input_size, hidden_size, GATES, rng=rng, dtype=dtype)
-
-
-def rnn_cell_forward(params, x_t, h_prev):
-    """One RNN step. x_t: (B, D), h_prev: (B, H) -> h: (B, H), cache (dict)."""
-    _check_cell_inputs(params, x_t, h_prev)
-    # z = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh   (B, H)
-    z = x_t @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T
-    if "bias_ih_l0" in params:
-        z = z + params["bias_ih_l0"] + params["bias_hh_l0"]
-    # h_t = tanh(z)
-    h = np.tanh(z)
-    return h, dict(x_t=x_t, h_prev=h_prev, h=h)
-
-
-def rnn_cell_backward(params, cache, dh):
-    """Backward of one RNN step, the mirror of :func:`rnn_cell_forward`.
-
-    dh: (B, H) = ∂L/∂h_t. Returns ``dparams`` (keys of ``params``),
-    dx_t: (B, D), dh_prev: (B, H).
-    """
-    _check_cell_backward_inputs(params, cache, dh)
-    x_t, h_prev, h = cache["x_t"], cache["h_prev"], cache["h"]
-    # h_t = tanh(z)
-    dz = dh * dtanh(h)
-    # z = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh
-    dparams = {"weight_ih_l0": dz.T @ x_t, "weight_hh_l0": dz.T @ h_prev}
-    if "bias_ih_l0" in params:
-        dparams["bias_ih_l0"] = dz.sum(axis=0)
-        dparams["bias_hh_l0"] = dz.sum(axis=0)
-    dx_t = dz @ params["weight_ih_l0"]
-    dh_prev = dz @ params["weight_hh_l0"]
-    return dparams, dx_t, dh_prev
-
-
-def rnn_forward(params, x, h0=None):
-    """Run the RNN over a sequence by looping :func:`rnn_cell_forward` over time.
-
-    x: (T, B, D); h0: (B, H) or None for zeros (one array: the RNN has no cell state).
-    Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1), the final
-    hidden state h_T: (B, H), and a cache for :func:`rnn_backward`.
-    """
-    h = _check_forward_inputs(params, x, h0)
-    T, B, H = x.shape[0], x.shape[1], h.shape[1]
-    y = np.empty((T, B, H), x.dtype)
-    steps = []
-    for t in range(T):
-        h, step = rnn_cell_forward(params, x[t], h)
-        y[t] = h
-        steps.append(step)
-    return y, h, {"steps": steps}
-
-
-def rnn_backward(params, cache, dy, dh_T=None):
-    """Backpropagation through time: :func:`rnn_cell_backward` looped over reversed time.
-
-    dy: (T, B, H) = ∂L/∂y; dh_T: (B, H) = ∂L/∂h_T when the loss also uses the
-    final state, or None. Returns ``dparams`` (keys of ``params``, each summed
-    over time), dx: (T, B, D) and dh0: (B, H).
-    """
-    dh_next = _check_backward_inputs(params, cache, dy, dh_T)
-    steps = cache["steps"]
-    dparams = {key: np.zeros_like(value) for key, value in params.items()}
-    dx = np.empty((len(steps),) + steps[0]["x_t"].shape, dy.dtype)
-    for t in reversed(range(len(steps))):
-        # h_t is both the output y_t and the input of step t+1: the two gradients add
-        step_dparams, dx[t], dh_next = rnn_cell_backward(params, steps[t], dy[t] + dh_next)
-        for key in dparams:
-            dparams[key] += step_dparams[key]
-    return dparams, dx, dh_next
-
-
-def rnn_state_gradients(params, cache, dy, dh_T=None):
-    """Gradient of the loss w.r.t. the hidden state at every step.
-
-    Same arguments as :func:`rnn_backward`. Returns dh: (T+1, B, H) with
-    ``dh[t] = ∂L/∂h_t`` for t = 0 (the initial state, the ``dh0`` of
-    :func:`rnn_backward`) .. T (the final state: ``dh[T] = dy[T-1] + dh_T``).
-    With ``dy`` non-zero only at the last step, ``|dh[T-k]|`` shows how much
-    gradient survives k steps back (vanishing gradients).
-    """
-    dh_next = _check_backward_inputs(params, cache, dy, dh_T)
-    steps = cache["steps"]
-    dh = np.empty((len(steps) + 1,) + dy.shape[1:], dy.dtype)
-    for t in reversed(range(len(steps))):
-        # steps[t] maps h_t to h_{t+1}, which is also the output y[t]
-        dh[t + 1] = dy[t] + dh_next
-        _, _, dh_next = rnn_cell_backward(params, steps[t], dh[t + 1])
-    dh[0] = dh_next
-    return dh
 
 
 def _check_cell_inputs(params, x_t, h_prev):
@@ -136,6 +58,82 @@ def _check_cell_backward_inputs(params, cache, dh):
     D, H = check_params(params, GATES)
     B = _check_cell_cache("cache", cache, params, D, H)
     check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
+
+
+@checked_by(_check_cell_inputs)
+def rnn_cell_forward(params, x_t, h_prev):
+    """One RNN step.
+    Book: :eq:`rnn-step` (chapter I.1, From RNNs to LSTMs: the vanishing gradient).
+
+    x_t: (B, D), h_prev: (B, H) -> h: (B, H), cache (dict).
+    """
+    # a = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh   (B, H)
+    a = x_t @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T
+    if "bias_ih_l0" in params:
+        a = a + params["bias_ih_l0"] + params["bias_hh_l0"]
+    # h_t = tanh(a)
+    h = np.tanh(a)
+    return h, dict(x_t=x_t, h_prev=h_prev, h=h)
+
+
+@checked_by(_check_cell_backward_inputs)
+def rnn_cell_backward(params, cache, dh):
+    """Backward of one RNN step, the mirror of :func:`rnn_cell_forward`.
+
+    dh: (B, H) = ∂L/∂h_t. Returns ``dparams`` (keys of ``params``),
+    dx_t: (B, D), dh_prev: (B, H).
+    """
+    x_t, h_prev, h = cache["x_t"], cache["h_prev"], cache["h"]
+    # h_t = tanh(a)
+    da = dh * dtanh(h)
+    # a = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh
+    dparams = {"weight_ih_l0": da.T @ x_t, "weight_hh_l0": da.T @ h_prev}
+    if "bias_ih_l0" in params:
+        dparams["bias_ih_l0"] = da.sum(axis=0)
+        dparams["bias_hh_l0"] = da.sum(axis=0)
+    dx_t = da @ params["weight_ih_l0"]
+    dh_prev = da @ params["weight_hh_l0"]
+    return dparams, dx_t, dh_prev
+
+
+def rnn_forward(params, x, h0=None):
+    """Run the RNN over a sequence: :func:`rnn_cell_forward` at every step.
+
+    x: (T, B, D); h0: (B, H) or None for zeros (one array: the RNN has no cell state).
+    Returns y: (T, B, H) (``y[t]`` is the hidden state after step t+1), the final
+    hidden state h_T: (B, H), and a cache for :func:`rnn_backward`.
+    The loop is :func:`~lstmlib.reference.scan.scan_forward`.
+    """
+    h0 = _check_forward_inputs(params, x, h0)
+    y, (h_T,), cache = scan_forward(rnn_cell_forward.unchecked, params, x, (h0,))
+    return y, h_T, cache
+
+
+def rnn_backward(params, cache, dy, dh_T=None):
+    """Backpropagation through time: :func:`rnn_cell_backward` at every step, last to first.
+
+    dy: (T, B, H) = ∂L/∂y; dh_T: (B, H) = ∂L/∂h_T when the loss also uses the
+    final state, or None. Returns ``dparams`` (keys of ``params``, each summed
+    over time), dx: (T, B, D) and dh0: (B, H).
+    The loop is :func:`~lstmlib.reference.scan.scan_backward`.
+    """
+    dh_T = _check_backward_inputs(params, cache, dy, dh_T)
+    dparams, dx, (dh0,) = scan_backward(rnn_cell_backward.unchecked, params, cache, dy, (dh_T,))
+    return dparams, dx, dh0
+
+
+def rnn_state_gradients(params, cache, dy, dh_T=None):
+    """Gradient of the loss w.r.t. the hidden state at every step.
+
+    Same arguments as :func:`rnn_backward`. Returns dh: (T+1, B, H) with
+    ``dh[t] = ∂L/∂h_t`` for t = 0 (the initial state, the ``dh0`` of
+    :func:`rnn_backward`) .. T (the final state: ``dh[T] = dy[T-1] + dh_T``).
+    With ``dy`` non-zero only at the last step, ``|dh[T-k]|`` shows how much
+    gradient survives k steps back (vanishing gradients).
+    """
+    dh_T = _check_backward_inputs(params, cache, dy, dh_T)
+    (dh,) = scan_state_gradients(rnn_cell_backward.unchecked, params, cache, dy, (dh_T,))
+    return dh
 
 
 def _check_forward_inputs(params, x, h0):

@@ -117,6 +117,7 @@ def init_nary_tree_lstm_params(input_size, hidden_size, n_ary, rng=None, dtype=n
 
 def child_sum_tree_lstm_forward(params, x, parent):
     """Run a child-sum Tree-LSTM over a forest, node by node in post-order.
+    Book: :eq:`child-sum-tree-lstm` (chapter II.4, Tree-LSTMs: child-sum and N-ary).
 
     x: (N, D) node inputs; parent: (N,) integers, -1 for a root. Returns
     h: (N, H), c: (N, H) (the state of every node) and a cache for
@@ -134,18 +135,18 @@ def child_sum_tree_lstm_forward(params, x, parent):
         kids = children[j]
         # h̃_j = Σ_k h_k
         h_sum[j] = h[kids].sum(axis=0)
-        # a_j = W x_j + b, the input part of all four gates   (4H,)
-        a_i, a_f, a_g, a_o = np.split(W_ih @ x[j] + b, GATES)
-        # [z_i; z_g; z_o] = U h̃_j for the three gates that see the children's sum
-        z_i, z_g, z_o = np.split(U_igo @ h_sum[j], 3)
+        # a_x = W x_j + b, the input part of all four gates' pre-activations   (4H,)
+        a_xi, a_xf, a_xg, a_xo = np.split(W_ih @ x[j] + b, GATES)
+        # [a_hi; a_hg; a_ho] = U h̃_j, the recurrent part of the three gates that see the children's sum
+        a_hi, a_hg, a_ho = np.split(U_igo @ h_sum[j], 3)
         # i_j = σ(W_i x_j + U_i h̃_j + b_i)
-        i[j] = sigmoid(a_i + z_i)
+        i[j] = sigmoid(a_xi + a_hi)
         # f_jk = σ(W_f x_j + U_f h_k + b_f), one row per child k
-        f[kids] = sigmoid(a_f + h[kids] @ U_f.T)
+        f[kids] = sigmoid(a_xf + h[kids] @ U_f.T)
         # g_j = tanh(W_g x_j + U_g h̃_j + b_g)
-        g[j] = np.tanh(a_g + z_g)
+        g[j] = np.tanh(a_xg + a_hg)
         # o_j = σ(W_o x_j + U_o h̃_j + b_o)
-        o[j] = sigmoid(a_o + z_o)
+        o[j] = sigmoid(a_xo + a_ho)
         # c_j = i_j ⊙ g_j + Σ_k f_jk ⊙ c_k
         c[j] = i[j] * g[j] + (f[kids] * c[kids]).sum(axis=0)
         # h_j = o_j ⊙ tanh(c_j)
@@ -184,22 +185,22 @@ def child_sum_tree_lstm_backward(params, cache, dh, dc):
         di, dg = dc_j * g[j], dc_j * i[j]
         df = dc_j * c[kids]  # (children, H)
         dc[kids] += dc_j * f[kids]
-        # o_j = σ(z_o), g_j = tanh(z_g), i_j = σ(z_i), f_jk = σ(z_fk)
-        dz_o, dz_g, dz_i = do * dsigmoid(o[j]), dg * dtanh(g[j]), di * dsigmoid(i[j])
-        dz_f = df * dsigmoid(f[kids])  # (children, H)
-        # z_fk = W_f x_j + U_f h_k + b_f
-        dh[kids] += dz_f @ U_f
-        dU_f += dz_f.T @ h[kids]
-        # [z_i; z_g; z_o] = W x_j + U h̃_j + b
-        dz_igo = np.concatenate([dz_i, dz_g, dz_o])
-        dU_igo += np.outer(dz_igo, h_sum[j])
+        # o_j = σ(a_o), g_j = tanh(a_g), i_j = σ(a_i), f_jk = σ(a_fk)
+        da_o, da_g, da_i = do * dsigmoid(o[j]), dg * dtanh(g[j]), di * dsigmoid(i[j])
+        da_f = df * dsigmoid(f[kids])  # (children, H)
+        # a_fk = W_f x_j + U_f h_k + b_f
+        dh[kids] += da_f @ U_f
+        dU_f += da_f.T @ h[kids]
+        # [a_hi; a_hg; a_ho] = U h̃_j
+        da_igo = np.concatenate([da_i, da_g, da_o])
+        dU_igo += np.outer(da_igo, h_sum[j])
         # h̃_j = Σ_k h_k: every child gets the whole gradient of the sum
-        dh[kids] += dz_igo @ U_igo
-        # a_j = W x_j + b; the forget gates of all children share W_f x_j + b_f
-        da = np.concatenate([dz_i, dz_f.sum(axis=0), dz_g, dz_o])
-        dW_ih += np.outer(da, x[j])
-        db += da
-        dx[j] = da @ W_ih
+        dh[kids] += da_igo @ U_igo
+        # a_x = W x_j + b; the forget gates of all children share W_f x_j + b_f
+        da_x = np.concatenate([da_i, da_f.sum(axis=0), da_g, da_o])
+        dW_ih += np.outer(da_x, x[j])
+        db += da_x
+        dx[j] = da_x @ W_ih
     dW_hh[:H], dW_hh[2 * H:] = dU_igo[:H], dU_igo[H:]
     return _dparams(params, dW_ih, dW_hh, db), dx
 
@@ -208,6 +209,7 @@ def child_sum_tree_lstm_backward(params, cache, dh, dc):
 
 def nary_tree_lstm_forward(params, x, parent):
     """Run an N-ary Tree-LSTM over a forest, node by node in post-order.
+    Book: :eq:`nary-tree-lstm` (chapter II.4, Tree-LSTMs: child-sum and N-ary).
 
     ``n`` is read from ``params`` (``weight_hh: ((n+3)H, nH)``); no node may
     have more than n children. x: (N, D); parent: (N,) integers, -1 for a
@@ -225,19 +227,20 @@ def nary_tree_lstm_forward(params, x, parent):
         kids = children[j]
         # the ℓ-th child's state in slot ℓ; the slots of missing children stay zero
         h_children[j, :len(kids)], c_children[j, :len(kids)] = h[kids], c[kids]
-        # a_j = W x_j + b   (4H,)
-        a_i, a_f, a_g, a_o = np.split(W_ih @ x[j] + b, GATES)
-        # z = U h_cat, h_cat = [h_j0; ...; h_j,n-1]: rows [z_i; z_f0 .. z_f,n-1; z_g; z_o]
-        z = W_hh @ h_children[j].reshape(n * H)
-        z_i, z_f, z_g, z_o = z[:H], z[H:(n + 1) * H].reshape(n, H), z[(n + 1) * H:(n + 2) * H], z[(n + 2) * H:]
+        # a_x = W x_j + b, the input part of the pre-activations   (4H,)
+        a_xi, a_xf, a_xg, a_xo = np.split(W_ih @ x[j] + b, GATES)
+        # a_h = U h_cat, h_cat = [h_j0; ...; h_j,n-1]: rows [a_hi; a_hf0 .. a_hf,n-1; a_hg; a_ho]
+        a_h = W_hh @ h_children[j].reshape(n * H)
+        a_hi, a_hf = a_h[:H], a_h[H:(n + 1) * H].reshape(n, H)
+        a_hg, a_ho = a_h[(n + 1) * H:(n + 2) * H], a_h[(n + 2) * H:]
         # i_j = σ(W_i x_j + Σ_ℓ U_iℓ h_jℓ + b_i)
-        i[j] = sigmoid(a_i + z_i)
+        i[j] = sigmoid(a_xi + a_hi)
         # f_jk = σ(W_f x_j + Σ_ℓ U_fkℓ h_jℓ + b_f), k = 0 .. n-1
-        f[j] = sigmoid(a_f + z_f)
+        f[j] = sigmoid(a_xf + a_hf)
         # g_j = tanh(W_g x_j + Σ_ℓ U_gℓ h_jℓ + b_g)
-        g[j] = np.tanh(a_g + z_g)
+        g[j] = np.tanh(a_xg + a_hg)
         # o_j = σ(W_o x_j + Σ_ℓ U_oℓ h_jℓ + b_o)
-        o[j] = sigmoid(a_o + z_o)
+        o[j] = sigmoid(a_xo + a_ho)
         # c_j = i_j ⊙ g_j + Σ_ℓ f_jℓ ⊙ c_jℓ
         c[j] = i[j] * g[j] + (f[j] * c_children[j]).sum(axis=0)
         # h_j = o_j ⊙ tanh(c_j)
@@ -271,18 +274,18 @@ def nary_tree_lstm_backward(params, cache, dh, dc):
         di, dg = dc_j * g[j], dc_j * i[j]
         df = dc_j * c_children[j]  # (n, H); zero in the slots of missing children
         dc[kids] += (dc_j * f[j])[:len(kids)]
-        # o_j = σ(z_o), g_j = tanh(z_g), i_j = σ(z_i), f_jk = σ(z_fk)
-        dz_o, dz_g, dz_i = do * dsigmoid(o[j]), dg * dtanh(g[j]), di * dsigmoid(i[j])
-        dz_f = df * dsigmoid(f[j])  # (n, H)
-        # z = U h_cat + (W x_j + b), rows [z_i; z_f0 .. z_f,n-1; z_g; z_o]
-        dz = np.concatenate([dz_i, dz_f.reshape(n * H), dz_g, dz_o])
-        dW_hh += np.outer(dz, h_children[j].reshape(n * H))
-        dh[kids] += (dz @ W_hh).reshape(n, H)[:len(kids)]
-        # a_j = W x_j + b; the n forget gates share W_f x_j + b_f
-        da = np.concatenate([dz_i, dz_f.sum(axis=0), dz_g, dz_o])
-        dW_ih += np.outer(da, x[j])
-        db += da
-        dx[j] = da @ W_ih
+        # o_j = σ(a_o), g_j = tanh(a_g), i_j = σ(a_i), f_jk = σ(a_fk)
+        da_o, da_g, da_i = do * dsigmoid(o[j]), dg * dtanh(g[j]), di * dsigmoid(i[j])
+        da_f = df * dsigmoid(f[j])  # (n, H)
+        # a_h = U h_cat, rows [a_hi; a_hf0 .. a_hf,n-1; a_hg; a_ho]
+        da_h = np.concatenate([da_i, da_f.reshape(n * H), da_g, da_o])
+        dW_hh += np.outer(da_h, h_children[j].reshape(n * H))
+        dh[kids] += (da_h @ W_hh).reshape(n, H)[:len(kids)]
+        # a_x = W x_j + b; the n forget gates share W_f x_j + b_f
+        da_x = np.concatenate([da_i, da_f.sum(axis=0), da_g, da_o])
+        dW_ih += np.outer(da_x, x[j])
+        db += da_x
+        dx[j] = da_x @ W_ih
     return _dparams(params, dW_ih, dW_hh, db), dx
 
 
