@@ -11,6 +11,7 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.tree_lstm` -- child-sum and N-ary Tree-LSTMs over a forest (states ``(h, c)`` per node)
 * :mod:`~lstmlib.reference.convlstm` -- the convolutional LSTM of Shi et al. (2015), state ``(h, c)`` maps
 * :mod:`~lstmlib.reference.conv2d` -- the "same"-padded 2-D convolution it is built on
+* :mod:`~lstmlib.reference.coupled` -- the coupled input-forget gate LSTM (CIFG, f = 1 - i)
 * :mod:`~lstmlib.reference.peephole` -- the peephole LSTM (the LSTM + diagonal weights from the cell to the gates)
 * :mod:`~lstmlib.reference.scan` -- the one time loop (forward, backward, state gradients) of the layers above
   but the Tree-LSTMs, which walk trees
@@ -20,6 +21,13 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.conv2d import conv2d_backward, conv2d_forward
+from lstmlib.reference.coupled import (
+    coupled_backward,
+    coupled_cell_backward,
+    coupled_cell_forward,
+    coupled_forward,
+    init_coupled_params,
+)
 from lstmlib.reference.convlstm import (
     convlstm_backward,
     convlstm_cell_backward,
@@ -95,6 +103,7 @@ __all__ = [
     "conv2d_forward", "conv2d_backward",
     "init_convlstm_params", "convlstm_cell_forward", "convlstm_cell_backward", "convlstm_forward", "convlstm_backward",
     "check_convlstm_gradients",
+    "init_coupled_params", "coupled_cell_forward", "coupled_cell_backward", "coupled_forward", "coupled_backward",
     "init_peephole_params", "peephole_cell_forward", "peephole_cell_backward", "peephole_forward",
     "peephole_backward",
     "check_peephole_gradients", "check_sequence_gradients",

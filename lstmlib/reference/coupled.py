@@ -29,10 +29,11 @@ from lstmlib.reference.params import (
     check_params,
     check_sequence,
     check_state,
+    checked_by,
     dtype_ref,
     init_params,
 )
-from lstmlib.reference.scan import checked_by, scan_backward, scan_forward
+from lstmlib.reference.scan import scan_backward, scan_forward
 
 GATES = 3  # i, g, o
 CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "g", "o", "c", "tanh_c")
