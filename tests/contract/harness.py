@@ -164,7 +164,8 @@ def reference_run(entry: Entry, module: torch.nn.Module, problem: Problem, shape
     """
     params = {k: v.detach().cpu().double().numpy() for k, v in module.state_dict().items()}
     num_layers, dirs = getattr(module, "num_layers", 1), 2 if getattr(module, "bidirectional", False) else 1
-    if not hasattr(module, "num_layers"):  # a cell: layer 0, one direction, one step
+    is_cell = not hasattr(module, "num_layers")
+    if is_cell:  # layer 0, one direction, one step
         params = {f"{k}_l0": v for k, v in params.items()}
     numpy = lambda t: t.detach().cpu().double().numpy()  # noqa: E731
     x, dy = numpy(problem.x), numpy(problem.dy)
@@ -190,6 +191,8 @@ def reference_run(entry: Entry, module: torch.nn.Module, problem: Problem, shape
                 result[key] = sum(part[key] for part in parts)
             else:  # states: (L*dirs, B, ...)
                 result[key] = np.concatenate([part[key] for part in parts], axis=1)
+    if is_cell:
+        result = {key.removesuffix("_l0"): value for key, value in result.items()}
     return {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in result.items()}
 
 
