@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from lstmlib.trees import merge_trees, random_tree
+
 from .registry import Entry, Shapes
 
 FINAL_NAMES = {"h_0": "h_n", "c_0": "c_n"}
@@ -48,9 +50,12 @@ class Problem:
 
 
 def make_problem(rng, entry: Entry, shapes: Shapes, T: int, B: int, num_states: int, dirs: int,
-                 given_state: bool, packed: bool, sorted_lengths: bool, dtype: torch.dtype) -> Problem:
+                 given_state: bool, packed: bool, sorted_lengths: bool, dtype: torch.dtype,
+                 full_lengths: bool = False) -> Problem:
     lengths = None
-    if packed:
+    if packed and full_lengths:
+        lengths = [T] * B
+    elif packed:
         # the longest is T, and (B >= 2, T >= 2) one is shorter: lengths that vary, in any order
         lengths = [T, int(rng.integers(1, T))] + [int(n) for n in rng.integers(1, T + 1, size=B - 2)]
         lengths = sorted(lengths, reverse=True) if sorted_lengths else list(rng.permutation(lengths).tolist())
@@ -205,3 +210,12 @@ def assert_close(ours: dict[str, torch.Tensor], theirs: dict[str, torch.Tensor],
         assert a.shape == b.shape, (key, a.shape, b.shape)
         diffs[key] = (a - b).abs().max().item() / max(1.0, b.abs().max().item())
     assert max(diffs.values()) <= tol, {k: v for k, v in diffs.items() if v > tol}
+
+
+def random_forest(sizes, seed, max_children=None) -> np.ndarray:
+    """Random trees merged into one forest, node indices shuffled (parents not always before children)."""
+    rng = np.random.default_rng(seed)
+    parent = merge_trees([([None] * n, random_tree(n, rng=rng, max_children=max_children)) for n in sizes])[1]
+    perm = rng.permutation(len(parent))
+    inv, old = np.argsort(perm), parent[perm]
+    return np.where(old >= 0, inv[np.maximum(old, 0)], -1)

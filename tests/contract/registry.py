@@ -100,7 +100,7 @@ def draw_vector(rng: np.random.Generator) -> Shapes:
 def draw_frames(rng: np.random.Generator, peephole: bool = False) -> Shapes:
     """``(C, Hc, kernel_size)`` and small frames for a ConvLSTM; odd kernels, square or not."""
     C, Hc = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-    kernel = [1, 3, (3, 1), (1, 3)][int(rng.integers(0, 4))]
+    kernel = [1, 3, 5, (3, 1), (1, 3), (5, 3)][int(rng.integers(0, 6))]
     frame = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
     options = {"peephole": True, "frame_size": frame} if peephole else {}
     return Shapes((C, Hc, kernel), options, (C, *frame), (Hc, *frame))
@@ -152,4 +152,35 @@ CELLS = [
           **CONV_AXES),
     Entry("ConvLSTMCell-peephole", lnn.ConvLSTMCell, functools.partial(draw_frames, peephole=True),
           ("h_0", "c_0"), reference=CONVLSTM_REFERENCE, constructor_checks=False, **CONV_AXES),
+]
+
+
+# ---- Tree-LSTMs: forward(x: (N, D), parent: (N,)) -> (h, c), each (N, H) -------------------------
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """A Tree-LSTM: ``module(*args, **options)``, its reference ``forward(params, x, parent) -> (h, c, cache)``,
+    ``backward(params, cache, dh, dc) -> (dparams, dx)`` and ``init(args) -> params`` (the module's state_dict keys).
+    """
+
+    name: str
+    module: Callable[..., torch.nn.Module]
+    draw: Callable[[np.random.Generator], tuple[int, ...]]  # the constructor's positional sizes
+    forward: Callable[..., Any]
+    backward: Callable[..., Any]
+    init: Callable[..., dict[str, np.ndarray]]
+    max_children: int | None = None  # the most children a node of a random forest may have
+
+    def __str__(self) -> str:
+        return self.name
+
+
+TREES = [
+    TreeEntry("ChildSumTreeLSTM", lnn.ChildSumTreeLSTM, lambda rng: (int(rng.integers(1, 5)), int(rng.integers(1, 6))),
+              ref.child_sum_tree_lstm_forward, ref.child_sum_tree_lstm_backward,
+              lambda args: ref.init_child_sum_tree_lstm_params(*args, rng=0), max_children=4),
+    TreeEntry("NaryTreeLSTM", lnn.NaryTreeLSTM,
+              lambda rng: (int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(3, 5))),
+              ref.nary_tree_lstm_forward, ref.nary_tree_lstm_backward,
+              lambda args: ref.init_nary_tree_lstm_params(*args, rng=0), max_children=3),
 ]

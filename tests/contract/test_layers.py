@@ -31,6 +31,7 @@ CONFIGS = {
     "L2-bi-unbatched-hx": (2, True, False, True, True, "unbatched", None),
     "L1-bf-unbatched": (1, False, True, True, False, "unbatched", None),
     "L2-bi-one-step-hx": (2, True, False, True, True, "padded", 1),
+    "L2-bi-full-packed": (2, True, False, True, False, "full", None),  # every sequence full length: no mask
 }
 
 
@@ -46,7 +47,8 @@ def build(entry: Entry, config: str, dtype: torch.dtype, device: str = "cpu"):
     module = randomize(entry.module(*shapes.args, **kwargs), seed=int(rng.integers(1000)))
     dirs = 2 if bidirectional else 1
     problem = make_problem(rng, entry, shapes, T, B, num_layers * dirs, dirs, given_state,
-                           packed=layout in ("packed", "sorted"), sorted_lengths=layout == "sorted", dtype=dtype)
+                           packed=layout in ("packed", "sorted", "full"), sorted_lengths=layout == "sorted",
+                           full_lengths=layout == "full", dtype=dtype)
     call = dict(batch_first=batch_first, unbatched=layout == "unbatched", enforce_sorted=layout == "sorted")
     return module, problem, shapes, kwargs, call
 
