@@ -141,7 +141,8 @@ def _reference_stack(reference, params, num_layers, dirs, hidden, x, states, dy,
             finals.append(final)
         layer_input = np.concatenate(outputs, axis=2)
     result = {"output": layer_input}
-    result.update({name: np.stack([f[j] for f in finals]) for j, name in enumerate(("h_n", "c_n")[:len(finals[0])])})
+    final_names = ("h_n", "c_n")[:len(finals[0])]
+    result.update({name: np.stack([f[j] for f in finals]) for j, name in enumerate(final_names)})
     dstates, d_output = [None] * len(finals), dy
     for layer in reversed(range(num_layers)):
         d_input = 0
@@ -157,7 +158,8 @@ def _reference_stack(reference, params, num_layers, dirs, hidden, x, states, dy,
         d_output = d_input
     result["grad_x"] = d_output
     if states is not None:
-        result.update({f"grad_{n}": np.stack([ds[j] for ds in dstates]) for j, n in enumerate(("h_0", "c_0")[:len(states)])})
+        names = ("h_0", "c_0")[:len(states)]
+        result.update({f"grad_{n}": np.stack([ds[j] for ds in dstates]) for j, n in enumerate(names)})
     return result
 
 

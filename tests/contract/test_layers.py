@@ -250,7 +250,8 @@ def input_cases(entry: Entry, shapes):
          rf"input must have {feature}={size} along axis 2 of {re.escape(time_major)}; "
          rf"got shape {shape_text((T, B, *wrong_step))}"),
         ("features unbatched", {}, lambda m: m(x(T, shape=wrong_step)), ValueError,
-         rf"input must have {feature}={size} along axis 1 of {re.escape(single)}; got shape {shape_text((T, *wrong_step))}"),
+         rf"input must have {feature}={size} along axis 1 of {re.escape(single)}; "
+         rf"got shape {shape_text((T, *wrong_step))}"),
         ("dtype", {}, lambda m: m(x(T, B, dtype=torch.float64)), TypeError,
          r"input must have the dtype of the parameters \(float32\); got float64"),
         ("integer", {}, lambda m: m(x(T, B).long()), TypeError, r"input must have a floating-point dtype; got int64"),
@@ -276,7 +277,7 @@ def input_cases(entry: Entry, shapes):
         ("hx batched for unbatched input", {}, lambda m: m(x(T), hx(states(2, 1))), ValueError,
          rf"{re.escape(first)} must have shape {re.escape(f'(num_layers * num_directions, {state_axes})')} = "
          rf"{shape_text((2, *state))}; got {shape_text((2, 1, *state))}"),
-        ("hx dtype", {}, lambda m: m(x(T, B), hx(states(2, B)[:-1] + (torch.zeros(2, B, *state, dtype=torch.float64),))),
+        ("hx dtype", {}, lambda m: m(x(T, B), hx(states(2, B)[:-1] + (torch.zeros(2, B, *state).double(),))),
          TypeError, rf"{re.escape(last)} must have the dtype of input \(float32\); got float64"),
     ]
     if len(entry.state_names) == 2:
