@@ -18,7 +18,6 @@ ones. benchmarks/bench_convlstm.py compares it with the per-step pattern.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -28,6 +27,7 @@ from torch.nn import functional as F
 
 from .. import _checks
 from ..reference.convlstm import check_frame_size, check_kernel_size
+from .init import reset_uniform_
 from .kernels import Tanh
 from .recurrent import RecurrentBase, _check_features, _check_states
 
@@ -264,13 +264,6 @@ def convlstm_sequence(
         return y, y[-1], c_n
 
 
-def _reset_uniform(module: nn.Module, hidden_channels: int, kernel_size: tuple[int, int]) -> None:
-    """Every parameter ~ U(±1/sqrt(Hc·kh·kw)): torch's LSTM bound 1/sqrt(H) with the recurrent fan-in for H."""
-    bound = 1.0 / math.sqrt(hidden_channels * kernel_size[0] * kernel_size[1])
-    for weight in module.parameters():
-        nn.init.uniform_(weight, -bound, bound)
-
-
 def _check_frames(name: str, x: torch.Tensor, frame_size: tuple[int, int] | None) -> None:
     """With peepholes, frames (the last two axes) must have the size the peephole weights were built for."""
     if frame_size is not None and tuple(x.shape[-2:]) != frame_size:
@@ -289,6 +282,8 @@ class ConvLSTM(RecurrentBase):
     ``(num_layers * dirs, B, Hc, H, W)``; ``output: (T, B, dirs * Hc, H, W)``,
     the frame size kept ("same" padding). With ``peephole=True``, ``frame_size=(H, W)``
     is required (the peephole weights are ``(Hc, H, W)``) and every input must have it.
+    The sizes ``in_channels, hidden_channels, kernel_size`` are positional; every
+    other argument is keyword-only.
 
     Parameters per layer ``k`` (and ``_reverse``): ``weight_ih_l{k} (4Hc, C_k, kh, kw)``,
     ``weight_hh_l{k} (4Hc, Hc, kh, kw)``, ``bias_ih_l{k}``, ``bias_hh_l{k} (4Hc,)``,
@@ -306,25 +301,25 @@ class ConvLSTM(RecurrentBase):
         in_channels: int,
         hidden_channels: int,
         kernel_size: int | tuple[int, int],
+        *,
         num_layers: int = 1,
-        batch_first: bool = False,
         bias: bool = True,
-        peephole: bool = False,
-        frame_size: tuple[int, int] | None = None,
+        batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        peephole: bool = False,
+        frame_size: tuple[int, int] | None = None,
         device: Any = None,
         dtype: Any = None,
     ) -> None:
         # checked here to name them as the caller did (RecurrentBase calls them input_size, hidden_size)
         _checks.check_positive_int("in_channels", in_channels)
         _checks.check_positive_int("hidden_channels", hidden_channels)
-        # set before RecurrentBase.__init__, which asks parameter_shapes for the shapes
-        self.kernel_size = check_kernel_size(kernel_size)
-        self.peephole = _checks.check_bool("peephole", peephole)
-        self.frame_size = check_frame_size(frame_size, self.peephole)
-        super().__init__(in_channels, hidden_channels, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+        peephole = _checks.check_bool("peephole", peephole)
+        super().__init__(in_channels, hidden_channels, num_layers=num_layers, bias=bias, batch_first=batch_first,
+                         dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype,
+                         kernel_size=check_kernel_size(kernel_size), peephole=peephole,
+                         frame_size=check_frame_size(frame_size, peephole))
 
     @property
     def in_channels(self) -> int:
@@ -344,8 +339,11 @@ class ConvLSTM(RecurrentBase):
         return shapes
 
     def reset_parameters(self) -> None:
-        """Every parameter ~ U(±1/sqrt(Hc·kh·kw)), in registration order (for a 1×1 kernel the LSTM's 1/sqrt(H))."""
-        _reset_uniform(self, self.hidden_size, self.kernel_size)
+        """Every parameter ~ U(±1/sqrt(Hc·kh·kw)), in registration order (for a 1×1 kernel the LSTM's 1/sqrt(H)).
+
+        torch's LSTM bound 1/sqrt(H), with the recurrent fan-in Hc·kh·kw for H.
+        """
+        reset_uniform_(self, self.hidden_size * self.kernel_size[0] * self.kernel_size[1])
 
     def state_dims(self, x: torch.Tensor) -> tuple[int, ...]:
         return (self.hidden_size, *x.shape[-2:])  # (Hc, H, W)
@@ -378,7 +376,7 @@ class ConvLSTMCell(nn.Module):
     ``(B, Hc, H, W)`` (``(Hc, H, W)`` unbatched), zeros if None. Parameters as
     :class:`ConvLSTM`'s without the ``_l0`` suffix: ``weight_ih``, ``weight_hh``,
     ``bias_ih``, ``bias_hh`` and, with ``peephole=True``, ``weight_ci``,
-    ``weight_cf``, ``weight_co``.
+    ``weight_cf``, ``weight_co``. Every argument after ``kernel_size`` is keyword-only.
     """
 
     def __init__(
@@ -386,6 +384,7 @@ class ConvLSTMCell(nn.Module):
         in_channels: int,
         hidden_channels: int,
         kernel_size: int | tuple[int, int],
+        *,
         bias: bool = True,
         peephole: bool = False,
         frame_size: tuple[int, int] | None = None,
@@ -412,7 +411,7 @@ class ConvLSTMCell(nn.Module):
 
     def reset_parameters(self) -> None:
         """Every parameter ~ U(±1/sqrt(Hc·kh·kw)), as :class:`ConvLSTM`."""
-        _reset_uniform(self, self.hidden_channels, self.kernel_size)
+        reset_uniform_(self, self.hidden_channels * self.kernel_size[0] * self.kernel_size[1])
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.hidden_channels}, kernel_size={self.kernel_size}"

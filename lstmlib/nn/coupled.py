@@ -213,8 +213,8 @@ class CoupledLSTM(RecurrentBase):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
+                         dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype)
 
     def to_lstm_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights of the LSTM that computes exactly this CIFG: a ``state_dict`` for ``torch.nn.LSTM``.
@@ -247,7 +247,7 @@ class CoupledLSTMCell(RecurrentCellBase):
     def __init__(
         self, input_size: int, hidden_size: int, *, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
-        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias=bias, device=device, dtype=dtype)
 
     def step(self, x, state):
         h_prev, c_prev = state

@@ -208,6 +208,21 @@ class GRU(RecurrentBase):
     gate_multiplier = 3
     state_names = ("h_0",)
 
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
+                         dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype)
+
     def run_layer(self, x, state, params, mask):
         (h_0,) = state
         H = self.hidden_size

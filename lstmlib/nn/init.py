@@ -1,5 +1,10 @@
 """Initialisation helpers for LSTM-style modules.
 
+:func:`reset_uniform_` is the one initialisation rule of every recurrent module
+here: torch's ``U(-1/sqrt(fan), 1/sqrt(fan))`` for every parameter, drawn in
+registration order, so that with the same seed a drop-in twin draws exactly
+torch's weights.
+
 :func:`set_forget_bias` opens the forget gate at the start of training, the
 remedy of Gers et al. (2000) and Jozefowicz et al. (2015): with the gate's
 bias at ``b_f`` the memory starts with ``σ(b_f)`` per step instead of about
@@ -8,19 +13,30 @@ bias at ``b_f`` the memory starts with ``σ(b_f)`` per step instead of about
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
 import torch
 from torch import nn
 
-from .coupled import CoupledLSTM, CoupledLSTMCell
-
-__all__ = ["set_forget_bias"]
+__all__ = ["reset_uniform_", "set_forget_bias"]
 
 # Gate blocks in torch's LSTM layout: rows [i | f | g | o] of every weight and bias.
 _GATES = 4
 _FORGET_BLOCK = 1
+
+
+def reset_uniform_(module: nn.Module, fan: int) -> None:
+    """Draw every parameter of ``module`` from U(-1/sqrt(fan), 1/sqrt(fan)), in registration order.
+
+    fan: the recurrent fan-in that sets the bound -- ``hidden_size`` H for the
+    LSTM, GRU, RNN and Tree-LSTMs (torch's rule), ``Hc * kh * kw`` for a
+    ConvLSTM (so a 1x1 kernel gives the LSTM's bound). Changes ``module`` in place.
+    """
+    bound = 1.0 / math.sqrt(fan)
+    for weight in module.parameters():
+        nn.init.uniform_(weight, -bound, bound)
 
 
 def set_forget_bias(module: nn.Module, value: float) -> nn.Module:
@@ -52,6 +68,8 @@ def set_forget_bias(module: nn.Module, value: float) -> nn.Module:
             f"module must have LSTM biases (bias_ih*/bias_hh*, gate order i, f, g, o); "
             f"{type(module).__name__} has none (built with bias=False?)"
         )
+    from .coupled import CoupledLSTM, CoupledLSTMCell  # here, not at the top: the modules import this one
+
     # The CIFG's forget gate is σ(-a_i): its bias is the input block's, negated.
     coupled = isinstance(module, (CoupledLSTM, CoupledLSTMCell))
     gates, order, block, sign = (3, "(i, g, o)", 0, -1.0) if coupled else (_GATES, "(i, f, g, o)", _FORGET_BLOCK, 1.0)

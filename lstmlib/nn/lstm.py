@@ -249,8 +249,8 @@ class LSTM(RecurrentBase):
         dtype: Any = None,
     ) -> None:
         check_no_projection(proj_size, "lstmlib.nn.LSTM")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
+                         dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype)
         self.proj_size = 0
 
     def run_layer(self, x, state, params, mask):

@@ -32,11 +32,9 @@ with the peephole paths folded into its precomputed factors.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
-from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
@@ -208,7 +206,8 @@ class PeepholeLSTM(RecurrentBase):
     ``PackedSequence``; ``hx = (h_0, c_0)``, each ``(num_layers * dirs, B, H)``;
     ``output: (T, B, dirs * H)``. Parameters: the LSTM's plus ``weight_ci_l{k}``,
     ``weight_cf_l{k}``, ``weight_co_l{k}`` (``_reverse`` suffix for the backward
-    direction), each ``(H,)``. ``proj_size`` must be 0.
+    direction), each ``(H,)``. ``proj_size`` must be 0. Every argument after the
+    sizes is keyword-only (there is no torch twin whose positional order to keep).
     """
 
     gate_multiplier = 4
@@ -218,6 +217,7 @@ class PeepholeLSTM(RecurrentBase):
         self,
         input_size: int,
         hidden_size: int,
+        *,
         num_layers: int = 1,
         bias: bool = True,
         batch_first: bool = False,
@@ -228,8 +228,8 @@ class PeepholeLSTM(RecurrentBase):
         dtype: Any = None,
     ) -> None:
         check_no_projection(proj_size, "lstmlib.nn.PeepholeLSTM")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
+                         dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype)
         self.proj_size = 0
 
     def parameter_shapes(self, layer_input_size: int) -> dict[str, tuple[int, ...]]:
@@ -250,21 +250,21 @@ class PeepholeLSTMCell(RecurrentCellBase):
 
     ``forward(input, hx=None) -> (h, c)``; ``input: (B, D)`` or ``(D,)``;
     ``hx = (h_0, c_0)``, each ``(B, H)`` or ``(H,)``. Parameters: the LSTM
-    cell's plus ``weight_ci``, ``weight_cf``, ``weight_co``, each ``(H,)``.
+    cell's plus ``weight_ci``, ``weight_cf``, ``weight_co``, each ``(H,)``, drawn
+    after the LSTM's four. Every argument after the sizes is keyword-only.
     """
 
     gate_multiplier = 4
     state_names = ("h_0", "c_0")
 
     def __init__(
-        self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None
+        self, input_size: int, hidden_size: int, *, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
-        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)  # draws the LSTM's four
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for stem in PEEPHOLE_STEMS:
-            weight = nn.Parameter(torch.empty(self.hidden_size, device=device, dtype=dtype))
-            nn.init.uniform_(weight, -bound, bound)  # as reset_parameters() would, after the LSTM's four
-            self.register_parameter(stem, weight)
+        super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The LSTM cell's parameters, then the three peephole vectors ``(H,)``."""
+        return super().parameter_shapes() | {stem: (self.hidden_size,) for stem in PEEPHOLE_STEMS}
 
     def step(self, x, state):
         h_prev, c_prev = state

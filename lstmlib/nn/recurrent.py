@@ -1,7 +1,7 @@
 """The shared composition of every recurrent module in :mod:`lstmlib.nn`.
 
-cell -> layer -> bidirectional -> stack. A cell type (LSTM, RNN; GRU, peephole
-LSTM and ConvLSTM later) plugs into :class:`RecurrentBase` by declaring only
+cell -> layer -> bidirectional -> stack. A cell type (RNN, LSTM, GRU, peephole
+LSTM, ConvLSTM) plugs into :class:`RecurrentBase` by declaring only
 
 * ``gate_multiplier``  -- rows of ``weight_ih`` per hidden unit (4 LSTM, 3 GRU, 1 RNN);
 * ``state_names``      -- ``("h_0",)``, or ``("h_0", "c_0")`` for a cell with a cell state;
@@ -12,6 +12,11 @@ LSTM and ConvLSTM later) plugs into :class:`RecurrentBase` by declaring only
   state not an ``(H,)`` vector: the names of their axes, for validation and messages
   (ConvLSTM: ``("C", "H", "W")`` and ``("Hc", "H", "W")``; the first input axis is the one
   whose size must be ``input_size``, and bidirectional outputs are concatenated along it).
+
+A cell type with settings of its own (ConvLSTM's ``kernel_size``, ``peephole``,
+``frame_size``) validates them and passes them to ``RecurrentBase.__init__`` as
+keywords: the base stores them as attributes before it asks ``parameter_shapes``
+for the shapes, so no attribute has to be set before ``super().__init__()``.
 
 Everything else lives here, once: parameter registration by layer and
 direction with PyTorch's names and initialisation, input validation,
@@ -26,7 +31,6 @@ the final state is the state at each sequence's last valid step.
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -36,6 +40,7 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .. import _checks
+from .init import reset_uniform_
 
 __all__ = ["RecurrentBase", "RecurrentCellBase", "reverse_in_time"]
 
@@ -120,6 +125,10 @@ class RecurrentBase(nn.Module):
     states of shape ``(num_layers * num_directions, B, H)`` (``(L * dirs, H)``
     unbatched). It returns ``output: (T, B, dirs * H)`` and the final states in
     the same layout as the initial ones.
+
+    The arguments after the sizes are keyword-only (the drop-in twins declare
+    torch's positional order in their own signatures); ``settings`` are the
+    cell type's own options, stored as attributes before the parameters are made.
     """
 
     gate_multiplier: int = 1
@@ -131,6 +140,7 @@ class RecurrentBase(nn.Module):
         self,
         input_size: int,
         hidden_size: int,
+        *,
         num_layers: int = 1,
         bias: bool = True,
         batch_first: bool = False,
@@ -138,8 +148,11 @@ class RecurrentBase(nn.Module):
         bidirectional: bool = False,
         device: Any = None,
         dtype: Any = None,
+        **settings: Any,
     ) -> None:
         super().__init__()
+        for name, value in settings.items():  # read by parameter_shapes and run_layer
+            setattr(self, name, value)
         self.input_size, self.hidden_size, self.bias = _check_common_args(input_size, hidden_size, bias)
         self.num_layers = _checks.check_positive_int("num_layers", num_layers)
         self.batch_first = _checks.check_bool("batch_first", batch_first)
@@ -201,9 +214,7 @@ class RecurrentBase(nn.Module):
     # ---- shared machinery ----------------------------------------------------------------
     def reset_parameters(self) -> None:
         """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), in registration order (as torch)."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
+        reset_uniform_(self, self.hidden_size)
 
     def flatten_parameters(self) -> None:
         """No-op, kept so code written for ``torch.nn.LSTM`` (cuDNN) runs unchanged."""
@@ -318,7 +329,8 @@ class RecurrentCellBase(nn.Module):
     """One time step, ``torch.nn.RNNCellBase``-compatible: ``forward(input, hx=None)``.
 
     ``input: (B, D)`` or unbatched ``(D,)``; states ``(B, H)`` or ``(H,)``.
-    A cell type declares ``gate_multiplier``, ``state_names`` and ``step``.
+    A cell type declares ``gate_multiplier``, ``state_names`` and ``step``, and
+    ``parameter_shapes`` to add parameters (the peephole cell's).
     """
 
     gate_multiplier: int = 1
@@ -329,23 +341,24 @@ class RecurrentCellBase(nn.Module):
     ) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = _check_common_args(input_size, hidden_size, bias)
-        G = self.gate_multiplier * self.hidden_size
-        factory = {"device": device, "dtype": dtype}
-        self.weight_ih = nn.Parameter(torch.empty((G, self.input_size), **factory))
-        self.weight_hh = nn.Parameter(torch.empty((G, self.hidden_size), **factory))
-        if self.bias:
-            self.bias_ih = nn.Parameter(torch.empty(G, **factory))
-            self.bias_hh = nn.Parameter(torch.empty(G, **factory))
-        else:
+        for name, shape in self.parameter_shapes().items():
+            self.register_parameter(name, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
+        if not self.bias:  # as torch: the attributes exist, holding None
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The cell's parameters by name, in registration order: torch's four (two without bias)."""
+        G, H = self.gate_multiplier * self.hidden_size, self.hidden_size
+        shapes = {"weight_ih": (G, self.input_size), "weight_hh": (G, H)}
+        if self.bias:
+            shapes.update(bias_ih=(G,), bias_hh=(G,))
+        return shapes
+
     def reset_parameters(self) -> None:
         """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), in registration order (as torch)."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
+        reset_uniform_(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

@@ -143,8 +143,8 @@ class RNN(RecurrentBase):
         dtype: Any = None,
     ) -> None:
         chosen = _checks.check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
+                         dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype)
         self.nonlinearity = chosen
 
     def extra_repr(self) -> str:

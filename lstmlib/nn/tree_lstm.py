@@ -24,7 +24,6 @@ every gather of children at every level, several times slower.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from torch.nn import functional as F
 
 from .. import _checks
 from ..trees import check_parent, node_heights
+from .init import reset_uniform_
 from .kernels import Tanh
 from .recurrent import _check_features
 
@@ -95,12 +95,15 @@ class LevelPlan:
 
 
 class _TreeLSTMBase(nn.Module):
-    """Parameters (registered like ``torch.nn.LSTMCell``'s), initialisation and input checks."""
+    """Parameters (registered like ``torch.nn.LSTMCell``'s), initialisation and input checks.
 
-    n_ary: int | None = None
+    ``n_ary``: the N-ary cell's number of child positions, None for the child-sum cell.
+    """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, device: Any, dtype: Any) -> None:
+    def __init__(self, input_size: int, hidden_size: int, n_ary: int | None, bias: bool, device: Any,
+                 dtype: Any) -> None:
         super().__init__()
+        self.n_ary = n_ary
         self.input_size = _checks.check_positive_int("input_size", input_size)
         self.hidden_size = _checks.check_positive_int("hidden_size", hidden_size)
         self.bias = _checks.check_bool("bias", bias)
@@ -119,9 +122,7 @@ class _TreeLSTMBase(nn.Module):
 
     def reset_parameters(self) -> None:
         """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), as torch's LSTM."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
+        reset_uniform_(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -351,15 +352,15 @@ def _needs_grad(*tensors: torch.Tensor) -> bool:
 class ChildSumTreeLSTM(_TreeLSTMBase):
     """Child-sum Tree-LSTM: any number of children, a forget gate per child, blind to child order.
 
-    ``ChildSumTreeLSTM(input_size, hidden_size, bias=True)``; parameters
+    ``ChildSumTreeLSTM(input_size, hidden_size, *, bias=True)``; parameters
     ``weight_ih (4H, D)``, ``weight_hh (4H, H)``, ``bias_ih``, ``bias_hh (4H,)``,
     gates stacked i, f, g, o. ``forward(x, parent) -> (h, c)``: ``x: (N, D)``,
     ``parent: (N,)`` (-1 for a root) -> ``h, c: (N, H)``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
-        super().__init__(input_size, hidden_size, bias, device, dtype)
+        super().__init__(input_size, hidden_size, None, bias, device, dtype)
 
     def forward(self, x: torch.Tensor, parent: Any) -> tuple[torch.Tensor, torch.Tensor]:
         xw, plan = self._prepare(x, parent)  # (N, 4H) in height order
@@ -374,17 +375,16 @@ class ChildSumTreeLSTM(_TreeLSTMBase):
 class NaryTreeLSTM(_TreeLSTMBase):
     """N-ary Tree-LSTM: at most ``n_ary`` ordered children, per-position U matrices, full U_f.
 
-    ``NaryTreeLSTM(input_size, hidden_size, n_ary, bias=True)``; parameters
+    ``NaryTreeLSTM(input_size, hidden_size, n_ary, *, bias=True)``; parameters
     ``weight_ih (4H, D)``, ``weight_hh ((n+3)H, nH)`` (rows i, f_0 .. f_{n-1},
     g, o; columns one block per child position), ``bias_ih``, ``bias_hh (4H,)``.
     A node's ℓ-th child by index fills position ℓ; missing children are zero
     states. ``forward(x, parent) -> (h, c)``, each ``(N, H)``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, n_ary: int, bias: bool = True, device: Any = None,
+    def __init__(self, input_size: int, hidden_size: int, n_ary: int, *, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
-        self.n_ary = _checks.check_positive_int("n_ary", n_ary)
-        super().__init__(input_size, hidden_size, bias, device, dtype)
+        super().__init__(input_size, hidden_size, _checks.check_positive_int("n_ary", n_ary), bias, device, dtype)
 
     def forward(self, x: torch.Tensor, parent: Any) -> tuple[torch.Tensor, torch.Tensor]:
         xw, plan = self._prepare(x, parent)  # (N, 4H) in height order
