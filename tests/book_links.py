@@ -189,6 +189,20 @@ def shown_objects(cells: list[dict]) -> list[ShownObject]:
     return shown
 
 
+def _submodule(module: types.ModuleType, name: str) -> types.ModuleType | None:
+    """``module.name`` if it is a module (imported here if need be, as ``import a.b`` would), else ``None``."""
+    if isinstance(getattr(module, name, None), types.ModuleType):
+        return getattr(module, name)
+    if not hasattr(module, "__path__"):  # a plain module has no submodules
+        return None
+    try:
+        return importlib.import_module(f"{module.__name__}.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"{module.__name__}.{name}":
+            raise  # the submodule exists but fails to import: say so, do not call it an attribute
+        return None
+
+
 def publicity_problem(module_name: str, attributes: tuple[str, ...]) -> str | None:
     """Why ``module_name.attr1.attr2...`` is not public API of lstmlib, or ``None`` if it is.
 
@@ -210,8 +224,8 @@ def publicity_problem(module_name: str, attributes: tuple[str, ...]) -> str | No
     except ImportError as error:
         return f"module {module_name} cannot be imported: {error}"
     rest = list(attributes)
-    while rest and isinstance(getattr(module, rest[0], None), types.ModuleType):
-        module = getattr(module, rest.pop(0))
+    while rest and _submodule(module, rest[0]) is not None:  # `import lstmlib` then lstmlib.nn.LSTM
+        module = _submodule(module, rest.pop(0))
     if not rest:
         return f"{full} is a module, not a function or class"
     exported = getattr(module, "__all__", None)

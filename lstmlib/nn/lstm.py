@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from .kernels import StepMatmul, Tanh, project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
-__all__ = ["LSTM", "LSTMCell", "LSTMSequence", "lstm_cell", "lstm_sequence"]
+__all__ = ["LSTM", "LSTMCell", "LSTMSequence", "lstm_backward_loop", "lstm_cell", "lstm_sequence"]
 
 
 def lstm_cell(

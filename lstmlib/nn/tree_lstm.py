@@ -38,7 +38,7 @@ from ..trees import check_parent, node_heights
 from .kernels import Tanh
 from .recurrent import _check_features
 
-__all__ = ["ChildSumLevels", "ChildSumTreeLSTM", "NaryLevels", "NaryTreeLSTM"]
+__all__ = ["ChildSumLevels", "ChildSumTreeLSTM", "NaryLevels", "NaryTreeLSTM", "nary_levels"]
 
 
 class LevelPlan:
