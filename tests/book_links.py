@@ -203,22 +203,22 @@ def _submodule(module: types.ModuleType, name: str) -> types.ModuleType | None:
         return None
 
 
-def publicity_problem(module_name: str, attributes: tuple[str, ...]) -> str | None:
-    """Why ``module_name.attr1.attr2...`` is not public API of lstmlib, or ``None`` if it is.
+def publicity_problem(module_name: str, attributes: tuple[str, ...], package: str = "lstmlib") -> str | None:
+    """Why ``module_name.attr1.attr2...`` is not public API of ``package``, or ``None`` if it is.
 
     Public means: every part of the path is a name without a leading underscore;
-    the path descends through lstmlib modules to one object that the last of them
+    the path descends through the package's modules to one object that the last of them
     lists in its ``__all__`` (a module without ``__all__`` exports nothing by this
     rule: it has not said what its API is); anything after that object is an
     attribute of it (a method of a public class), and the object displayed is
-    defined in lstmlib.
+    defined in the package.
     """
     full = ".".join((module_name, *attributes))
     private = [part for part in (*module_name.split("."), *attributes) if part.startswith("_")]
     if private:
         return f"{full} has private parts {private}"
-    if module_name.split(".")[0] != "lstmlib":
-        return f"{full} is not from lstmlib"
+    if module_name.split(".")[0] != package:
+        return f"{full} is not from {package}"
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -239,8 +239,8 @@ def publicity_problem(module_name: str, attributes: tuple[str, ...]) -> str | No
             return f"{full} does not exist ({getattr(obj, '__name__', obj)!r} has no attribute {name!r})"
         obj = getattr(obj, name)
     home = inspect.getmodule(obj)
-    if home is None or not home.__name__.startswith("lstmlib"):
-        return f"{full} is defined in {getattr(home, '__name__', 'an unknown module')}, not in lstmlib"
+    if home is None or home.__name__.split(".")[0] != package:
+        return f"{full} is defined in {getattr(home, '__name__', 'an unknown module')}, not in {package}"
     return None
 
 
