@@ -6,10 +6,10 @@ output. PyTorch calls the candidate ``g`` (order i, f, g, o), Keras calls it
 ``c`` (order i, f, c, o), so no block has to move. Two things differ::
 
     PyTorch, torch.nn.LSTM state_dict      Keras, keras.layers.LSTM weights
-    weight_ih_l0  (4H, D)  z += W x_t       kernel            (D, 4H)  z += x_t @ kernel
-    weight_hh_l0  (4H, H)  z += U h_{t-1}   recurrent_kernel  (H, 4H)  z += h_{t-1} @ recurrent_kernel
-    bias_ih_l0    (4H,)    z += b_ih        bias              (4H,)    z += b
-    bias_hh_l0    (4H,)    z += b_hh
+    weight_ih_l0  (4H, D)  a += W x_t       kernel            (D, 4H)  a += x_t @ kernel
+    weight_hh_l0  (4H, H)  a += U h_{t-1}   recurrent_kernel  (H, 4H)  a += h_{t-1} @ recurrent_kernel
+    bias_ih_l0    (4H,)    a += b_ih        bias              (4H,)    a += b
+    bias_hh_l0    (4H,)    a += b_hh
 
 1. PyTorch multiplies a column vector from the left (``W x``), Keras a row
    vector from the right (``x @ kernel``): each matrix is the other's transpose.
@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from lstmlib._checks import check_array_type, check_finite, check_floating, check_rank, check_same_dtype
+
+__all__ = ["keras_to_torch", "torch_to_keras"]
 
 TORCH_GATE_ORDER = ("i", "f", "g", "o")
 KERAS_GATE_ORDER = ("i", "f", "c", "o")

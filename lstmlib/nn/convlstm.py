@@ -61,6 +61,7 @@ def convlstm_cell(
     peepholes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One ConvLSTM step, by the equations (autograd differentiates it).
+    Book: :eq:`convlstm-step` (chapter II.3, Convolutional LSTMs).
 
     ``x: (B, C, H, W)``, ``h_prev, c_prev: (B, Hc, H, W)`` -> ``h, c: (B, Hc, H, W)``;
     peepholes: ``(w_ci, w_cf, w_co)``, each ``(Hc, H, W)``, or None.

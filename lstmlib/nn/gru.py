@@ -40,7 +40,9 @@ def gru_cell(
     bias_ih: torch.Tensor | None = None,
     bias_hh: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One GRU step, by the equations above. ``x: (B, D)``, ``h_prev: (B, H)`` -> ``h: (B, H)``."""
+    """One GRU step, by the equations above. ``x: (B, D)``, ``h_prev: (B, H)`` -> ``h: (B, H)``.
+    Book: :eq:`gru-step` (chapter II.5, Gated recurrent units).
+    """
     # [a_xr; a_xz; a_xn] = W_ih x_t + b_ih ;  [a_hr; a_hz; a_hn] = W_hh h_{t-1} + b_hh
     a_xr, a_xz, a_xn = F.linear(x, weight_ih, bias_ih).chunk(3, 1)  # (B, H) each
     a_hr, a_hz, a_hn = F.linear(h_prev, weight_hh, bias_hh).chunk(3, 1)

@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from .kernels import StepMatmul, Tanh, project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
-__all__ = ["LSTM", "LSTMCell", "LSTMSequence", "lstm_cell", "lstm_sequence"]
+__all__ = ["LSTM", "LSTMCell", "LSTMSequence", "lstm_backward_loop", "lstm_cell", "lstm_sequence"]
 
 
 def lstm_cell(
@@ -35,7 +35,9 @@ def lstm_cell(
     bias_ih: torch.Tensor | None = None,
     bias_hh: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One LSTM step, by the book's equations. ``x: (B, D)``, ``h_prev, c_prev: (B, H)`` -> ``h, c: (B, H)``."""
+    """One LSTM step, by the book's equations. ``x: (B, D)``, ``h_prev, c_prev: (B, H)`` -> ``h, c: (B, H)``.
+    Book: :eq:`lstm-step` (chapter I.2, Anatomy of an LSTM unit).
+    """
     # [i; f; g; o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
     gates = F.linear(x, weight_ih, bias_ih) + F.linear(h_prev, weight_hh, bias_hh)  # (B, 4H)
     i, f, g, o = gates.chunk(4, 1)
@@ -159,6 +161,7 @@ def lstm_backward_loop(
     mask: torch.Tensor | None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Backpropagation through time of an LSTM-like cell, no autograd; shared with the peephole LSTM.
+    Book: :eq:`bptt`, :eq:`lstm-step-backward` (chapter I.3, How an LSTM unit works, step by step).
 
     Everything that does not depend on the incoming gradient is computed before:
     ``local: (T, B, 4H)`` from :func:`gate_slopes` (``(T, B, kH)`` for a cell of k

@@ -59,7 +59,9 @@ def peephole_cell(
     bias_ih: torch.Tensor | None = None,
     bias_hh: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One peephole-LSTM step, by the equations. ``x: (B, D)``, ``h_prev, c_prev: (B, H)``, peepholes ``(H,)``."""
+    """One peephole-LSTM step, by the equations. ``x: (B, D)``, ``h_prev, c_prev: (B, H)``, peepholes ``(H,)``.
+    Book: :eq:`peephole-step` (chapter II.2, The forget gate and peephole connections).
+    """
     # [a_i; a_f; a_g; a_o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
     gates = F.linear(x, weight_ih, bias_ih) + F.linear(h_prev, weight_hh, bias_hh)  # (B, 4H)
     a_i, a_f, a_g, a_o = gates.chunk(4, 1)

@@ -32,7 +32,9 @@ def rnn_cell(
     bias_hh: torch.Tensor | None = None,
     nonlinearity: str = "tanh",
 ) -> torch.Tensor:
-    """One RNN step. ``x: (B, D)``, ``h_prev: (B, H)`` -> ``h: (B, H)``."""
+    """One RNN step. ``x: (B, D)``, ``h_prev: (B, H)`` -> ``h: (B, H)``.
+    Book: :eq:`rnn-step` (chapter I.1, From RNNs to LSTMs: the vanishing gradient).
+    """
     # h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
     pre = F.linear(x, weight_ih, bias_ih) + F.linear(h_prev, weight_hh, bias_hh)  # (B, H)
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()

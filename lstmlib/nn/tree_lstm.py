@@ -38,7 +38,7 @@ from .init import reset_uniform_
 from .kernels import Tanh
 from .recurrent import _check_features
 
-__all__ = ["ChildSumLevels", "ChildSumTreeLSTM", "NaryLevels", "NaryTreeLSTM"]
+__all__ = ["ChildSumLevels", "ChildSumTreeLSTM", "NaryLevels", "NaryTreeLSTM", "nary_levels"]
 
 
 class LevelPlan:
@@ -149,6 +149,7 @@ class _TreeLSTMBase(nn.Module):
 
 def _child_sum_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan, keep: bool):
     """The child-sum recurrence, one batched step per height; no autograd.
+    Book: :eq:`child-sum-tree-lstm` (chapter II.4, Tree-LSTMs: child-sum and N-ary).
 
     ``xw: (N, 4H)`` every node's ``W x + b``, in height order. Returns the
     buffers ``h, c: (N+1, H)`` (row 0 zero, node rows in height order) and,
@@ -256,6 +257,7 @@ class ChildSumLevels(torch.autograd.Function):
 
 def nary_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan, n: int, keep: bool):
     """The N-ary recurrence, one batched step per height; no autograd.
+    Book: :eq:`nary-tree-lstm` (chapter II.4, Tree-LSTMs: child-sum and N-ary).
 
     ``xw: (N, 4H)`` in height order. Returns ``h, c: (N+1, H)`` buffers and,
     with ``keep``, ``acts: (N, 3, H)`` (i, g, o), ``f: (N, n, H)`` (each

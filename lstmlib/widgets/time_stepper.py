@@ -44,6 +44,8 @@ from PIL import Image
 from lstmlib._checks import check_array_type
 from lstmlib.reference import lstm_forward
 
+__all__ = ["TimeStepper", "stepper_values"]
+
 # In the order of the three steps: forget; write (input gate, candidate, new cell); output.
 QUANTITIES = ("f", "i", "g", "c", "o", "h")
 GATE_KEYS = ("i", "f", "g", "o")  # computed at steps 1..T only
