@@ -18,6 +18,8 @@ from torch.nn import functional as F
 
 from lstmlib._checks import check_choice, check_next_token_model, check_positive_int, check_positive_number
 
+__all__ = ["History", "seed_everything", "train", "truncated_bptt_loss"]
+
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's global generators with ``seed``."""

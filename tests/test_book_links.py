@@ -35,6 +35,7 @@ KEY_LABELS = {
     "child-sum-tree-lstm": "II.4",
     "nary-tree-lstm": "II.4",
     "gru-step": "II.5",
+    "cifg-step": "II.6",
 }
 
 PAGES = chapter_pages() + [ROOT / "notation.md", ROOT / "intro.md"]
