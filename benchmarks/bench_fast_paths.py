@@ -155,13 +155,15 @@ BENCHES = {"tanh": bench_tanh, "onednn": bench_onednn, "conv": bench_conv}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("which", nargs="*", choices=[*BENCHES, []], default=list(BENCHES),
-                        help="which tricks to time (default: all)")
+    parser.add_argument("which", nargs="*", help=f"which tricks to time, of {', '.join(BENCHES)} (default: all)")
     args = parser.parse_args()
+    unknown = [name for name in args.which if name not in BENCHES]
+    if unknown:
+        parser.error(f"unknown trick(s) {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}; CPU: {cpu_name()}; one thread; "
           f"CPU pressure (time tasks waited for a CPU): {cpu_pressure()}\n")
-    for name in args.which:
+    for name in args.which or BENCHES:
         BENCHES[name]()
     print(f"\nCPU pressure after the run: {cpu_pressure()}")
 

@@ -13,6 +13,8 @@
   weights from the cell to its gates; ``torch.nn.LSTM``'s arguments and outputs.
 * :class:`RecurrentBase` -- the shared composition (stacking, bidirectional,
   packed sequences) every recurrent layer is built on.
+* :mod:`lstmlib.nn.fast_paths` -- the version-specific speed tricks, and the switch
+  (``LSTMLIB_FAST_PATHS=0``, ``fast_paths.set_enabled(False)``) that turns them all off.
 """
 
 from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence

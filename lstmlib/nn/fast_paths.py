@@ -127,8 +127,9 @@ def _onednn_linear_works() -> bool:
                 and torch.allclose(got, x @ weight.t(), atol=1e-5))
 
 
-# Measured (B=32, one thread, h W^T + xw_t, median us): H=64: addmm 14, oneDNN 28; H=128: 52 vs 59;
-# H=256: 208 vs 186; H=512: 848 vs 648, the same results to float32 rounding. oneDNN wins from about
+# Measured (B=32, one thread, h W^T + xw_t, median us, two runs): H=64: addmm 14-31, oneDNN 28-76;
+# H=128: 52-97 vs 59-117; H=256: 208-335 vs 186-275; H=512: 848-886 vs 648-706 (0.76-0.89x), the same
+# results to float32 rounding (8e-5 at H=512, a sum of 512 products). oneDNN wins from about
 # H=180, a (4H, H) weight of 2**17 entries. (With two threads the crossover is lower, near H=128, but
 # the gain there is small and turns into a loss when the machine is shared.)
 _ONEDNN_MIN_WEIGHT_SIZE = 1 << 17
@@ -173,11 +174,11 @@ class StepMatmul:
 
 # ---- tanh through the sigmoid -----------------------------------------------------------------
 
-# Measured (one thread, median us, torch.tanh vs 2 sigmoid(2a) - 1 into a given buffer):
-#   float32: (32, 128) 16 vs 13; (32, 512) 59 vs 22; (64, 2048) 457 vs 130; (16, 64, 32, 32) 3613 vs 822;
+# Measured (one thread, median us, torch.tanh vs 2 sigmoid(2a) - 1 into a given buffer, two runs):
+#   float32: (32, 128) 0.63-0.81x; (32, 512) 0.32-0.37x; (64, 2048) 0.23-0.28x; (16, 64, 32, 32) 0.12-0.23x;
 #            max abs error vs float64 tanh 1.8e-7 (torch.tanh: 3.1e-8), i.e. about 1.5 ulp of 1.
-#   float64: 21 vs 11; 80 vs 29; 637 vs 199; 5189 vs 1909; max abs error 3.3e-16 (torch.tanh: 0).
-#   An LSTM step's gates, sigmoid + tanh(g block) vs one sigmoid: float32 0.61-0.94x, float64 0.61-0.74x.
+#   float64: 0.51-0.53x; 0.35-0.37x; 0.31-0.32x; 0.37x; max abs error 3.3e-16 (torch.tanh: 0).
+#   An LSTM step's gates, sigmoid + tanh(g block) vs one sigmoid: float32 0.61-0.95x, float64 0.61-0.75x.
 # Faster in both dtypes, but used in float32 only: float64 is this library's precision for checking
 # (parity with the NumPy reference and torch.nn to 1e-12, gradient checks), where torch's own
 # correctly-rounded tanh is worth more than speed, and 2 sigmoid(2a) - 1 loses relative accuracy
@@ -256,7 +257,12 @@ class Tanh:
 
 CONVOLUTION_BACKWARD = "one-call convolution gradients (torch.ops.aten.convolution_backward)"
 
-# MEASURED_CONV: filled in below
+# Measured (B=16, T=10: 160 frames, C=1, 20x20 and 32x32 frames, Hc 16 and 64, kernels 3 and 5; median ms,
+# public torch.nn.grad / aten one call, two runs on a shared machine):
+#   W_hh's weight gradient: 0.85-1.09, median 1.01 (conv2d_weight calls the same aten op): the public one is used.
+#   W_ih's dW and db (layer 0, whose input needs no gradient): 1.00-1.51, median 1.2; with dx too (layers > 0):
+#   0.82-1.23, median 1.08. The one call fuses the bias gradient that the public path needs a separate
+#   pass over dz for (6-90 ms of those sizes), so the aten op stays, for the input convolution with a bias.
 
 
 def conv2d_input_grads(
