@@ -14,7 +14,8 @@ The environment variable ``LSTMLIB_FAST_PATHS=0`` (read at import) turns every
 one of them off; :func:`set_enabled` does the same at run time, e.g. for a test
 that runs once with the fast paths and once without. Each user asks
 :func:`enabled` once per sequence (when it builds its :class:`StepMatmul` or
-:class:`Tanh`), so a change takes effect at the next sequence. With the fast
+:class:`Tanh`, or once per backward pass in :func:`conv2d_input_grads`), so a
+change takes effect at the next sequence. With the fast
 paths off, :mod:`lstmlib.nn` computes with public PyTorch operations only.
 
 A trick that relies on a private operation is probed once per process, with
