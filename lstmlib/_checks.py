@@ -237,3 +237,96 @@ def check_next_token_model(name: str, model: Any) -> Any:
             f"forward(x, state) returns (logits, state), such as CharLSTM); got {type(model).__name__}"
         )
     return model
+
+
+def check_kernel_size(kernel_size: Any) -> tuple[int, int]:
+    """Return ``kernel_size`` (an odd positive int, or a pair of them) as a pair ``(kh, kw)``."""
+    pair = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
+    if len(pair) != 2:
+        raise ValueError(f"kernel_size must be an odd int or a pair (kh, kw) of odd ints; got {kernel_size!r}")
+    for k in pair:
+        check_positive_int("kernel_size", k)
+    if any(k % 2 == 0 for k in pair):
+        raise ValueError(
+            "kernel_size must be odd (an odd int or a pair (kh, kw) of odd ints): only an odd kernel has a "
+            f"centre, so that 'same' padding keeps the frame size; got {kernel_size!r}"
+        )
+    return (int(pair[0]), int(pair[1]))
+
+
+def check_frame_size(frame_size: Any, peephole: bool) -> tuple[int, int] | None:
+    """``frame_size`` is required (a pair of positive ints ``(H, W)``) exactly when ``peephole`` is True."""
+    if not peephole:
+        if frame_size is not None:
+            raise ValueError(
+                "frame_size is only used by the peephole weights (Hc, H, W); pass peephole=True with it, "
+                f"or leave frame_size=None; got frame_size={frame_size!r} with peephole=False"
+            )
+        return None
+    if frame_size is None:
+        raise ValueError(
+            "frame_size=(H, W) is required with peephole=True: the peephole weights hold one value per "
+            "channel and position, (Hc, H, W); got frame_size=None"
+        )
+    if not isinstance(frame_size, (tuple, list)) or len(frame_size) != 2:
+        raise TypeError(f"frame_size must be a pair (H, W) of positive ints; got {frame_size!r}")
+    return (check_positive_int("frame_size", frame_size[0]), check_positive_int("frame_size", frame_size[1]))
+
+
+def check_frames(name: str, arr: Any, frame_size: tuple[int, int] | None) -> None:
+    """With peepholes (``frame_size`` not None), ``arr``'s frames (its last two axes) must be ``frame_size``."""
+    if frame_size is not None and _shape(arr)[-2:] != tuple(frame_size):
+        raise ValueError(
+            f"{name} must have frames of size (H, W) = {tuple(frame_size)}, the frame_size of the peephole weights; "
+            f"got shape {_shape(arr)} with frames {_shape(arr)[-2:]}"
+        )
+
+
+def check_no_projection(proj_size: Any, owner: str) -> None:
+    """``proj_size`` is accepted for drop-in use with ``torch.nn.LSTM``'s arguments, but must be 0."""
+    if isinstance(proj_size, bool) or proj_size != 0:
+        raise ValueError(
+            f"proj_size must be 0: LSTM projections (proj_size > 0) are not supported by "
+            f"{owner}; got proj_size={proj_size!r}. Use torch.nn.LSTM for projections."
+        )
+
+
+def check_features(
+    name: str, arr: Any, ranks: Sequence[int], layout: str, size: int, ref: Any, axes: Sequence[str] = ("D",)
+) -> None:
+    """Rank, floating dtype equal to ``ref``'s (the parameters), size ``size`` on the feature axis.
+
+    axes: names of the trailing axes of one step's input, feature axis first
+    (``("D",)``: the last axis; ConvLSTM's ``("C", "H", "W")``: the third from last).
+    """
+    check_rank(name, arr, ranks, layout)
+    check_floating(name, arr)
+    check_same_dtype(name, arr, "the parameters", ref)
+    check_axis_size(name, arr, arr.ndim - len(axes), size, axes[0], layout)
+
+
+def check_states(
+    state_names: Sequence[str], hx: Any, expected: Sequence[int], layout: str, like: Any, array_type: type
+) -> tuple[Any, ...]:
+    """Unpack and validate initial states: ``hx`` is one array (one state) or a tuple, one per state name.
+
+    Each must be an ``array_type`` of shape ``expected`` (``layout`` names its
+    axes) with the dtype of ``like`` (the input). Returns the states as a tuple.
+    """
+    type_name = f"{array_type.__module__.split('.')[0]}.{array_type.__name__}"  # e.g. torch.Tensor
+    if len(state_names) == 1:
+        check_array_type("hx", hx, array_type, f"a {type_name} {state_names[0]}")
+        states = (hx,)
+    else:
+        what = f"a tuple ({', '.join(state_names)}) of {len(state_names)} tensors"
+        check_array_type("hx", hx, (tuple, list), what)
+        if len(hx) != len(state_names):
+            raise ValueError(f"hx must be {what}; got a {type(hx).__name__} of {len(hx)} item(s)")
+        for k, (name, state) in enumerate(zip(state_names, hx)):
+            check_array_type(f"hx[{k}] ({name})", state, array_type, f"a {type_name}")
+        states = tuple(hx)
+    for k, (name, state) in enumerate(zip(state_names, states)):
+        label = name if len(states) == 1 else f"hx[{k}] ({name})"
+        check_shape(label, state, expected, layout)
+        check_same_dtype(label, state, "input", like)
+    return states

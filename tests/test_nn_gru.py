@@ -5,6 +5,8 @@ Their contract with every recurrent module -- parity with torch.nn.GRU / GRUCell
 float32, the no-grad path, errors, state_dict, CUDA -- is checked in tests/contract/.
 """
 
+import math
+
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -83,17 +85,17 @@ def test_repr_and_layer_shapes():
 
 @pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "addmm"])
 def test_large_float32_layer_matches_torch_with_and_without_onednn(onednn, monkeypatch):
-    from lstmlib.nn import kernels
+    from lstmlib.nn import fast_paths
 
-    if not onednn:
-        monkeypatch.setattr(kernels, "_onednn_available", lambda: False)
-    elif not kernels._onednn_available():
-        pytest.skip("this torch build has no oneDNN linear ops")
     hidden = 224  # W_hh (3H, H) of >= 2**17 entries
+    if not onednn:
+        monkeypatch.setattr(fast_paths, "_ONEDNN_MIN_WEIGHT_SIZE", math.inf)
+    elif fast_paths.StepMatmul(torch.zeros(3 * hidden, hidden), batch=3).packed is None:
+        pytest.skip("oneDNN step products not in use (LSTMLIB_FAST_PATHS=0, or no oneDNN linear ops)")
     theirs = torch.nn.GRU(8, hidden, bidirectional=True)
     ours = lnn.GRU(8, hidden, bidirectional=True)
     ours.load_state_dict(theirs.state_dict())
-    assert (kernels.StepMatmul(ours.weight_hh_l0, batch=3).packed is not None) == onednn
+    assert (fast_paths.StepMatmul(ours.weight_hh_l0, batch=3).packed is not None) == onednn
     x, lengths = torch.randn(4, 3, 8, generator=torch.Generator().manual_seed(0)), [4, 2, 3]
     for packed in (False, True):
         a, b = (run(m, x, None, packed=packed, batch_first=False, lengths=lengths) for m in (ours, theirs))
@@ -102,28 +104,24 @@ def test_large_float32_layer_matches_torch_with_and_without_onednn(onednn, monke
         ours.zero_grad(), theirs.zero_grad()
 
 
-def test_plain_tanh_path_used_off_cpu_matches_torch(monkeypatch):
-    """Off the CPU the loop calls tanh itself instead of the sigmoid identity: run that path here."""
-    from lstmlib.nn import gru, kernels
+def test_plain_tanh_path_matches_torch():
+    """With the fast paths off the float32 loop calls torch.tanh instead of the sigmoid identity."""
+    from lstmlib.nn import fast_paths
 
-    class PlainTanh(kernels.Tanh):
-        def __init__(self, like):
-            super().__init__(like)
-            self.via_sigmoid = False
-
-    monkeypatch.setattr(gru, "Tanh", PlainTanh)
-    theirs = randomize(torch.nn.GRU(D, H, bidirectional=True, dtype=torch.float64), seed=12)
-    ours = lnn.GRU(D, H, bidirectional=True, dtype=torch.float64)
+    theirs = randomize(torch.nn.GRU(D, H, bidirectional=True, dtype=torch.float32), seed=12)
+    ours = lnn.GRU(D, H, bidirectional=True, dtype=torch.float32)
     ours.load_state_dict(theirs.state_dict())
-    x, h_0 = make_inputs(torch.float64, 2, batch_first=False)
+    x, h_0 = make_inputs(torch.float32, 2, batch_first=False)
     for packed in (False, True):
-        a, b = (run(m, x, h_0, packed=packed, batch_first=False) for m in (ours, theirs))
-        assert max(max_diffs(a, b).values()) <= 1e-10
+        with fast_paths.disabled():
+            a = run(ours, x, h_0, packed=packed, batch_first=False)
+        b = run(theirs, x, h_0, packed=packed, batch_first=False)
+        assert max(max_diffs(a, b).values()) <= 1e-5
         ours.zero_grad(), theirs.zero_grad()
 
 
 def test_step_matmul_add_to_accumulates_in_place():
-    from lstmlib.nn.kernels import StepMatmul
+    from lstmlib.nn.fast_paths import StepMatmul
 
     gen = torch.Generator().manual_seed(0)
     for size, dtype in ((256, torch.float32), (8, torch.float64)):

@@ -15,6 +15,8 @@
   (CIFG, f = 1 - i; Greff et al., 2017); ``torch.nn.LSTM``'s outputs, 3H gate rows (i, g, o).
 * :class:`RecurrentBase` -- the shared composition (stacking, bidirectional,
   packed sequences) every recurrent layer is built on.
+* :mod:`lstmlib.nn.fast_paths` -- the version-specific speed tricks, and the switch
+  (``LSTMLIB_FAST_PATHS=0``, ``fast_paths.set_enabled(False)``) that turns them all off.
 """
 
 from .coupled import CoupledLSTM, CoupledLSTMCell, coupled_cell, coupled_sequence

@@ -24,12 +24,13 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
+from torch.nn import grad as conv_grad
 
 from .. import _checks
-from ..reference.convlstm import check_frame_size, check_kernel_size
+from . import fast_paths
+from .fast_paths import Tanh
 from .init import reset_uniform_
-from .kernels import Tanh
-from .recurrent import RecurrentBase, _check_features, _check_states
+from .recurrent import RecurrentBase
 
 __all__ = ["ConvLSTM", "ConvLSTMCell", "ConvLSTMSequence", "convlstm_cell", "convlstm_sequence"]
 
@@ -143,13 +144,6 @@ def _convlstm_loop(
     return y, c, cs, tanh_cs
 
 
-def _conv_backward(dout, input, weight, needs):
-    """Gradients of ``conv_same(input, weight, bias)`` w.r.t. (input, weight, bias), None where not ``needs``."""
-    return torch.ops.aten.convolution_backward(
-        dout, input, weight, [weight.shape[0]], [1, 1], list(_padding(weight)), [1, 1], False, [0, 0], 1, list(needs)
-    )
-
-
 class ConvLSTMSequence(torch.autograd.Function):
     """One layer, one direction, whole sequence, input convolution included.
 
@@ -221,12 +215,14 @@ class ConvLSTMSequence(torch.autograd.Function):
         needs = ctx.needs_input_grad
         dz_frames = dz.flatten(0, 1)  # (T*B, 4Hc, H, W)
         # z_t = W_ih * x_t + b + ...: the input convolution's gradients over all T*B frames at once
-        dx, dweight_ih, dbias = _conv_backward(dz_frames, x.flatten(0, 1), weight_ih, needs[:3])
+        x_frames = x.flatten(0, 1)  # (T*B, C, H, W)
+        padding_ih = _padding(weight_ih)
+        dx, dweight_ih, dbias = fast_paths.conv2d_input_grads(dz_frames, x_frames, weight_ih, padding_ih, needs[:3])
         grads = [None if dx is None else dx.view(x.shape), dweight_ih, dbias, dh, dc, None, None, None, None, None]
         if needs[5]:
             # dW_hh = Σ_t dz_t ⋆ h_{t-1}: one weight gradient over all T*B frames
             h_prev = torch.cat([h_0.unsqueeze(0), y[:-1]]).flatten(0, 1)  # (T*B, Hc, H, W)
-            grads[5] = _conv_backward(dz_frames, h_prev, weight_hh, (False, True, False))[1]
+            grads[5] = conv_grad.conv2d_weight(h_prev, weight_hh.shape, dz_frames, padding=padding)
         if peephole:
             dz_i, dz_f, _, dz_o = dz.chunk(4, 2)
             # dw_ci = Σ_{t,b} dz_i ⊙ c_{t-1},  dw_cf = Σ dz_f ⊙ c_{t-1},  dw_co = Σ dz_o ⊙ c_t
@@ -265,13 +261,6 @@ def convlstm_sequence(
         return y, y[-1], c_n
 
 
-def _check_frames(name: str, x: torch.Tensor, frame_size: tuple[int, int] | None) -> None:
-    """With peepholes, frames (the last two axes) must have the size the peephole weights were built for."""
-    if frame_size is not None and tuple(x.shape[-2:]) != frame_size:
-        raise ValueError(
-            f"{name} must have frames of size (H, W) = {frame_size}, the frame_size of the peephole weights; "
-            f"got shape {tuple(x.shape)} with frames {tuple(x.shape[-2:])}"
-        )
 
 
 class ConvLSTM(RecurrentBase):
@@ -319,8 +308,8 @@ class ConvLSTM(RecurrentBase):
         peephole = _checks.check_bool("peephole", peephole)
         super().__init__(in_channels, hidden_channels, num_layers=num_layers, bias=bias, batch_first=batch_first,
                          dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype,
-                         kernel_size=check_kernel_size(kernel_size), peephole=peephole,
-                         frame_size=check_frame_size(frame_size, peephole))
+                         kernel_size=_checks.check_kernel_size(kernel_size), peephole=peephole,
+                         frame_size=_checks.check_frame_size(frame_size, peephole))
 
     @property
     def in_channels(self) -> int:
@@ -351,7 +340,7 @@ class ConvLSTM(RecurrentBase):
 
     def _time_major_input(self, input: Any) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
         x, lengths, is_batched = super()._time_major_input(input)
-        _check_frames("input", input.data if lengths is not None else input, self.frame_size)
+        _checks.check_frames("input", input.data if lengths is not None else input, self.frame_size)
         return x, lengths, is_batched
 
     def run_layer(self, x, state, params, mask):
@@ -395,10 +384,10 @@ class ConvLSTMCell(nn.Module):
         super().__init__()
         self.in_channels = _checks.check_positive_int("in_channels", in_channels)
         self.hidden_channels = _checks.check_positive_int("hidden_channels", hidden_channels)
-        self.kernel_size = check_kernel_size(kernel_size)
+        self.kernel_size = _checks.check_kernel_size(kernel_size)
         self.bias = _checks.check_bool("bias", bias)
         self.peephole = _checks.check_bool("peephole", peephole)
-        self.frame_size = check_frame_size(frame_size, self.peephole)
+        self.frame_size = _checks.check_frame_size(frame_size, self.peephole)
         G, Hc, (kh, kw) = 4 * self.hidden_channels, self.hidden_channels, self.kernel_size
         factory = {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty((G, self.in_channels, kh, kw), **factory))
@@ -426,8 +415,8 @@ class ConvLSTMCell(nn.Module):
         _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor")
         _checks.check_rank("input", input, (4, 3), "(B, C, H, W), or (C, H, W) unbatched")
         layout = "(B, C, H, W)" if input.ndim == 4 else "(C, H, W)"
-        _check_features("input", input, (4, 3), layout, self.in_channels, self.weight_ih, ("C", "H", "W"))
-        _check_frames("input", input, self.frame_size)
+        _checks.check_features("input", input, (4, 3), layout, self.in_channels, self.weight_ih, ("C", "H", "W"))
+        _checks.check_frames("input", input, self.frame_size)
         is_batched = input.ndim == 4
         x = input if is_batched else input.unsqueeze(0)  # (B, C, H, W)
         dims = (self.hidden_channels, *x.shape[-2:])  # (Hc, H, W)
@@ -436,7 +425,8 @@ class ConvLSTMCell(nn.Module):
             states = (zeros, zeros)
         else:
             expected = (x.shape[0], *dims) if is_batched else dims
-            states = _check_states(("h_0", "c_0"), hx, expected, "(B, Hc, H, W)" if is_batched else "(Hc, H, W)", x)
+            layout = "(B, Hc, H, W)" if is_batched else "(Hc, H, W)"
+            states = _checks.check_states(("h_0", "c_0"), hx, expected, layout, x, torch.Tensor)
             if not is_batched:
                 states = tuple(s.unsqueeze(0) for s in states)
         peepholes = (self.weight_ci, self.weight_cf, self.weight_co) if self.peephole else None

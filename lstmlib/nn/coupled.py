@@ -28,7 +28,8 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-from .kernels import StepMatmul, Tanh, project_inputs
+from .fast_paths import StepMatmul, Tanh
+from .kernels import project_inputs
 from .lstm import lstm_backward_loop, recurrent_weight_gradient
 from .recurrent import RecurrentBase, RecurrentCellBase
 

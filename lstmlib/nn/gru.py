@@ -26,7 +26,8 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-from .kernels import StepMatmul, Tanh, project_inputs
+from .fast_paths import StepMatmul, Tanh
+from .kernels import project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
 __all__ = ["GRU", "GRUCell", "GRUSequence", "gru_cell", "gru_sequence"]
@@ -79,9 +80,9 @@ def _gru_loop(
     acts = torch.empty_like(xw)
     acts[:, :, : 2 * H] = xw[:, :, : 2 * H]
     acts[:, :, 2 * H :] = 0 if bias_hn is None else bias_hn
-    # On CPU tanh(u) = 2 sigmoid(2u) - 1 (see kernels.Tanh): the 2 is folded into xw_n here and
-    # into the addcmul below, so the step needs only a sigmoid and one affine map.
-    scale = 2 if tanh.via_sigmoid else 1
+    # With the fast path tanh(u) = 2 sigmoid(2u) - 1 (fast_paths.Tanh), the 2 is folded into xw_n here
+    # and into the addcmul below, so the step needs only a sigmoid and one affine map.
+    scale = tanh.input_scale
     xn = xw[:, :, 2 * H :] * scale  # (T, B, H)
     y = xw.new_empty((T, B, H))
     ns, h_minus_ns = xw.new_empty((n_kept, B, H)), xw.new_empty((n_kept, B, H))
@@ -100,10 +101,7 @@ def _gru_loop(
         rz_steps[t].sigmoid_()
         # n_t = tanh(xw_n + r * a_hn)
         torch.addcmul(xn_steps[t], r_steps[t], a_hn_steps[t], value=scale, out=n)
-        if tanh.via_sigmoid:
-            torch.add(tanh.minus_one, n.sigmoid_(), alpha=2, out=n)  # 2 s - 1
-        else:
-            n.tanh_()
+        tanh.tanh_of_scaled_(n)
         # h_t = n_t + z * (h_{t-1} - n_t)
         torch.sub(h, n, out=h_minus_n)
         if mask_steps is None:

@@ -20,7 +20,9 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-from .kernels import StepMatmul, Tanh, project_inputs
+from .. import _checks
+from .fast_paths import StepMatmul, Tanh
+from .kernels import project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
 __all__ = ["LSTM", "LSTMCell", "LSTMSequence", "lstm_backward_loop", "lstm_cell", "lstm_sequence"]
@@ -251,7 +253,7 @@ class LSTM(RecurrentBase):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        check_no_projection(proj_size, "lstmlib.nn.LSTM")
+        _checks.check_no_projection(proj_size, "lstmlib.nn.LSTM")
         super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
                          dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype)
         self.proj_size = 0
@@ -261,15 +263,6 @@ class LSTM(RecurrentBase):
         xw = project_inputs(x, params["weight_ih"], params.get("bias_ih"), params.get("bias_hh"))  # (T, B, 4H)
         y, h_n, c_n = lstm_sequence(xw, h_0, c_0, params["weight_hh"], mask)
         return y, (h_n, c_n)
-
-
-def check_no_projection(proj_size: Any, owner: str) -> None:
-    """``proj_size`` is accepted for drop-in use with ``torch.nn.LSTM``'s arguments, but must be 0."""
-    if isinstance(proj_size, bool) or proj_size != 0:
-        raise ValueError(
-            f"proj_size must be 0: LSTM projections (proj_size > 0) are not supported by "
-            f"{owner}; got proj_size={proj_size!r}. Use torch.nn.LSTM for projections."
-        )
 
 
 class LSTMCell(RecurrentCellBase):

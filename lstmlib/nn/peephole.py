@@ -38,8 +38,10 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-from .kernels import StepMatmul, Tanh, project_inputs
-from .lstm import check_no_projection, gate_slopes, lstm_backward_loop, recurrent_weight_gradient
+from .. import _checks
+from .fast_paths import StepMatmul, Tanh
+from .kernels import project_inputs
+from .lstm import gate_slopes, lstm_backward_loop, recurrent_weight_gradient
 from .recurrent import RecurrentBase, RecurrentCellBase
 
 __all__ = ["PeepholeLSTM", "PeepholeLSTMCell", "PeepholeLSTMSequence", "peephole_cell", "peephole_sequence"]
@@ -229,7 +231,7 @@ class PeepholeLSTM(RecurrentBase):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        check_no_projection(proj_size, "lstmlib.nn.PeepholeLSTM")
+        _checks.check_no_projection(proj_size, "lstmlib.nn.PeepholeLSTM")
         super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
                          dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype)
         self.proj_size = 0

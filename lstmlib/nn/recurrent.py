@@ -69,46 +69,6 @@ def reverse_in_time(x: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor
     return x.gather(0, index)
 
 
-def _check_state_type(state_names: tuple[str, ...], hx: Any) -> tuple[Any, ...]:
-    """Unpack ``hx`` into one object per state: a tensor ``h_0``, or a tuple ``(h_0, c_0)``."""
-    if len(state_names) == 1:
-        _checks.check_array_type("hx", hx, torch.Tensor, f"a torch.Tensor {state_names[0]}")
-        return (hx,)
-    what = f"a tuple ({', '.join(state_names)}) of {len(state_names)} tensors"
-    _checks.check_array_type("hx", hx, (tuple, list), what)
-    if len(hx) != len(state_names):
-        raise ValueError(f"hx must be {what}; got a {type(hx).__name__} of {len(hx)} item(s)")
-    for k, (name, tensor) in enumerate(zip(state_names, hx)):
-        _checks.check_array_type(f"hx[{k}] ({name})", tensor, torch.Tensor, "a torch.Tensor")
-    return tuple(hx)
-
-
-def _check_states(
-    state_names: tuple[str, ...], hx: Any, expected: tuple[int, ...], layout: str, x: torch.Tensor
-) -> tuple[torch.Tensor, ...]:
-    """Validate the initial states against ``expected`` shape and the dtype of ``x``."""
-    states = _check_state_type(state_names, hx)
-    for k, (name, state) in enumerate(zip(state_names, states)):
-        label = name if len(states) == 1 else f"hx[{k}] ({name})"
-        _checks.check_shape(label, state, expected, layout)
-        _checks.check_same_dtype(label, state, "input", x)
-    return states
-
-
-def _check_features(
-    name: str, x: torch.Tensor, ranks: tuple[int, ...], layout: str, size: int, ref: Any, axes: tuple[str, ...] = ("D",)
-) -> None:
-    """Rank, floating dtype equal to the parameters' dtype, size ``size`` on the feature axis.
-
-    axes: names of the trailing axes of one step's input, feature axis first
-    (``("D",)``: the last axis; ConvLSTM's ``("C", "H", "W")``: the third from last).
-    """
-    _checks.check_rank(name, x, ranks, layout)
-    _checks.check_floating(name, x)
-    _checks.check_same_dtype(name, x, "the parameters", ref)
-    _checks.check_axis_size(name, x, x.ndim - len(axes), size, axes[0], layout)
-
-
 def _check_common_args(input_size: Any, hidden_size: Any, bias: Any) -> tuple[int, int, bool]:
     return (
         _checks.check_positive_int("input_size", input_size),
@@ -266,14 +226,14 @@ class RecurrentBase(nn.Module):
         batched, unbatched = 2 + len(axes), 1 + len(axes)  # ranks: (T, B, D) and (T, D) for axes ("D",)
         if isinstance(input, PackedSequence):
             layout = f"(sum of lengths, {', '.join(axes)})"
-            _check_features("input.data", input.data, (unbatched,), layout, self.input_size, weight, axes)
+            _checks.check_features("input.data", input.data, (unbatched,), layout, self.input_size, weight, axes)
             x, lengths = pad_packed_sequence(PackedSequence(input.data, input.batch_sizes))  # (T, B, D)
             return x, lengths, True
         _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor or a PackedSequence")
         ranks = (batched, unbatched)
         either = f"{self._input_layout(batched)}, or {self._input_layout(unbatched)} unbatched"
         _checks.check_rank("input", input, ranks, either)
-        _check_features("input", input, ranks, self._input_layout(input.ndim), self.input_size, weight, axes)
+        _checks.check_features("input", input, ranks, self._input_layout(input.ndim), self.input_size, weight, axes)
         is_batched = input.ndim == batched
         _checks.check_nonempty_time("input", input, axis=1 if (self.batch_first and is_batched) else 0)
         x = input if is_batched else input.unsqueeze(1)
@@ -290,7 +250,7 @@ class RecurrentBase(nn.Module):
         expected = (num_states, B, *dims) if is_batched else (num_states, *dims)
         axes = ", ".join(self.state_axes)
         layout = f"(num_layers * num_directions, {'B, ' if is_batched else ''}{axes})"
-        states = _check_states(self.state_names, hx, expected, layout, x)
+        states = _checks.check_states(self.state_names, hx, expected, layout, x, torch.Tensor)
         if not is_batched:
             states = tuple(s.unsqueeze(1) for s in states)
         if isinstance(input, PackedSequence) and input.sorted_indices is not None:
@@ -370,7 +330,7 @@ class RecurrentCellBase(nn.Module):
     def forward(self, input: Any, hx: Any = None) -> Any:
         _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor")
         _checks.check_rank("input", input, (2, 1), "(B, D), or (D,) unbatched")
-        _check_features("input", input, (2, 1), "(B, D)" if input.ndim == 2 else "(D,)",
+        _checks.check_features("input", input, (2, 1), "(B, D)" if input.ndim == 2 else "(D,)",
                         self.input_size, self.weight_ih)
         is_batched = input.ndim == 2
         x = input if is_batched else input.unsqueeze(0)  # (B, D)
@@ -379,7 +339,8 @@ class RecurrentCellBase(nn.Module):
             states = tuple(zeros for _ in self.state_names)
         else:
             expected = (x.shape[0], self.hidden_size) if is_batched else (self.hidden_size,)
-            states = _check_states(self.state_names, hx, expected, "(B, H)" if is_batched else "(H,)", x)
+            layout = "(B, H)" if is_batched else "(H,)"
+            states = _checks.check_states(self.state_names, hx, expected, layout, x, torch.Tensor)
             if not is_batched:
                 states = tuple(s.unsqueeze(0) for s in states)
         new = self.step(x, states)  # each (B, H)

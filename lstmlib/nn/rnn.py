@@ -15,7 +15,8 @@ from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from .. import _checks
-from .kernels import StepMatmul, Tanh, project_inputs
+from .fast_paths import StepMatmul, Tanh
+from .kernels import project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
 __all__ = ["RNN", "RNNCell", "RNNSequence", "rnn_cell", "rnn_sequence"]

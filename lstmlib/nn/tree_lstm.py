@@ -34,9 +34,8 @@ from torch.nn import functional as F
 
 from .. import _checks
 from ..trees import check_parent, node_heights
+from .fast_paths import Tanh
 from .init import reset_uniform_
-from .kernels import Tanh
-from .recurrent import _check_features
 
 __all__ = ["ChildSumLevels", "ChildSumTreeLSTM", "NaryLevels", "NaryTreeLSTM", "nary_levels"]
 
@@ -133,7 +132,7 @@ class _TreeLSTMBase(nn.Module):
     def _prepare(self, x: Any, parent: Any) -> tuple[torch.Tensor, LevelPlan]:
         """Validate ``x: (N, D)`` and ``parent: (N,)``; return every node's input projection and the plan."""
         _checks.check_array_type("x", x, torch.Tensor, "a torch.Tensor (N, D) of node inputs")
-        _check_features("x", x, (2,), "(N, D)", self.input_size, self.weight_ih)
+        _checks.check_features("x", x, (2,), "(N, D)", self.input_size, self.weight_ih)
         if x.shape[0] == 0:
             raise ValueError(f"x must hold at least one node (N >= 1); got shape {tuple(x.shape)}")
         parent = check_parent(parent, n_ary=self.n_ary)

@@ -35,6 +35,8 @@ from lstmlib._checks import (
     check_array_type,
     check_axis_size,
     check_floating,
+    check_frame_size,
+    check_kernel_size,
     check_keys,
     check_nonempty_time,
     check_positive_int,
@@ -56,40 +58,6 @@ GATES = 4  # i, f, g, o
 BIASES = ("bias_ih_l0", "bias_hh_l0")
 PEEPHOLES = ("weight_ci_l0", "weight_cf_l0", "weight_co_l0")
 CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c")
-
-
-def check_kernel_size(kernel_size):
-    """Return ``kernel_size`` (an odd positive int, or a pair of them) as a pair ``(kh, kw)``."""
-    pair = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
-    if len(pair) != 2:
-        raise ValueError(f"kernel_size must be an odd int or a pair (kh, kw) of odd ints; got {kernel_size!r}")
-    for k in pair:
-        check_positive_int("kernel_size", k)
-    if any(k % 2 == 0 for k in pair):
-        raise ValueError(
-            "kernel_size must be odd (an odd int or a pair (kh, kw) of odd ints): only an odd kernel has a "
-            f"centre, so that 'same' padding keeps the frame size; got {kernel_size!r}"
-        )
-    return tuple(int(k) for k in pair)
-
-
-def check_frame_size(frame_size, peephole):
-    """``frame_size`` is required (a pair of positive ints ``(H, W)``) exactly when ``peephole`` is True."""
-    if not peephole:
-        if frame_size is not None:
-            raise ValueError(
-                "frame_size is only used by the peephole weights (Hc, H, W); pass peephole=True with it, "
-                f"or leave frame_size=None; got frame_size={frame_size!r} with peephole=False"
-            )
-        return None
-    if frame_size is None:
-        raise ValueError(
-            "frame_size=(H, W) is required with peephole=True: the peephole weights hold one value per "
-            "channel and position, (Hc, H, W); got frame_size=None"
-        )
-    if not isinstance(frame_size, (tuple, list)) or len(frame_size) != 2:
-        raise TypeError(f"frame_size must be a pair (H, W) of positive ints; got {frame_size!r}")
-    return tuple(check_positive_int("frame_size", s) for s in frame_size)
 
 
 def convlstm_param_shapes(in_channels, hidden_channels, kernel_size, bias=True, frame_size=None):
