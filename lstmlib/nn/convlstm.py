@@ -67,20 +67,20 @@ def convlstm_cell(
     ``x: (B, C, H, W)``, ``h_prev, c_prev: (B, Hc, H, W)`` -> ``h, c: (B, Hc, H, W)``;
     peepholes: ``(w_ci, w_cf, w_co)``, each ``(Hc, H, W)``, or None.
     """
-    # z = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh   (B, 4Hc, H, W)
-    z = conv_same(x, weight_ih, bias_ih) + conv_same(h_prev, weight_hh, bias_hh)
-    z_i, z_f, z_g, z_o = z.chunk(4, 1)
+    # a = W_ih * x_t + b_ih + W_hh * h_{t-1} + b_hh   (B, 4Hc, H, W)
+    a = conv_same(x, weight_ih, bias_ih) + conv_same(h_prev, weight_hh, bias_hh)
+    a_i, a_f, a_g, a_o = a.chunk(4, 1)
     if peepholes is not None:
         w_ci, w_cf, w_co = peepholes  # (Hc, H, W) each
-        # i_t = σ(z_i + w_ci ⊙ c_{t-1}),  f_t = σ(z_f + w_cf ⊙ c_{t-1})
-        z_i, z_f = torch.addcmul(z_i, w_ci, c_prev), torch.addcmul(z_f, w_cf, c_prev)
+        # i_t = σ(a_i + w_ci ⊙ c_{t-1}),  f_t = σ(a_f + w_cf ⊙ c_{t-1})
+        a_i, a_f = torch.addcmul(a_i, w_ci, c_prev), torch.addcmul(a_f, w_cf, c_prev)
     # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    c = torch.addcmul(z_f.sigmoid() * c_prev, z_i.sigmoid(), z_g.tanh())
+    c = torch.addcmul(a_f.sigmoid() * c_prev, a_i.sigmoid(), a_g.tanh())
     if peepholes is not None:
-        # o_t = σ(z_o + w_co ⊙ c_t)
-        z_o = torch.addcmul(z_o, w_co, c)
+        # o_t = σ(a_o + w_co ⊙ c_t)
+        a_o = torch.addcmul(a_o, w_co, c)
     # h_t = o_t ⊙ tanh(c_t)
-    h = z_o.sigmoid() * c.tanh()
+    h = a_o.sigmoid() * c.tanh()
     return h, c
 
 
@@ -116,24 +116,24 @@ def _convlstm_loop(
         s = t if keep else 0
         act, c_out, tanh_c = xw[t], cs[s + 1] if keep else c, tanh_cs[s]  # without keep, c is updated in place
         i, f, g, o = act[:, i_blk], act[:, f_blk], act[:, g_blk], act[:, o_blk]
-        # z = xw_t + W_hh * h_{t-1}   (B, 4Hc, H, W)
-        z = F.conv2d(h, weight_hh, padding=padding).add_(act)
+        # a = xw_t + W_hh * h_{t-1}   (B, 4Hc, H, W)
+        a = F.conv2d(h, weight_hh, padding=padding).add_(act)
         if peepholes is None:
-            # i, f, o = σ(z_i, z_f, z_o) ;  g = tanh(z_g)
-            tanh.sigmoid_but_tanh_in(z, g_blk, out=act)
+            # i, f, o = σ(a_i, a_f, a_o) ;  g = tanh(a_g)
+            tanh.sigmoid_but_tanh_in(a, g_blk, out=act)
         else:
             w_ci, w_cf, w_co = peepholes
-            # i = σ(z_i + w_ci ⊙ c_{t-1}) ;  f = σ(z_f + w_cf ⊙ c_{t-1}) ;  g = tanh(z_g)
-            z[:, i_blk].addcmul_(w_ci, c)
-            z[:, f_blk].addcmul_(w_cf, c)
-            torch.sigmoid(z[:, : 2 * Hc], out=act[:, : 2 * Hc])
-            tanh(z[:, g_blk], out=g)
+            # i = σ(a_i + w_ci ⊙ c_{t-1}) ;  f = σ(a_f + w_cf ⊙ c_{t-1}) ;  g = tanh(a_g)
+            a[:, i_blk].addcmul_(w_ci, c)
+            a[:, f_blk].addcmul_(w_cf, c)
+            torch.sigmoid(a[:, : 2 * Hc], out=act[:, : 2 * Hc])
+            tanh(a[:, g_blk], out=g)
         new_c = torch.mul(f, c, out=c_out if mask is None else None).addcmul_(i, g)  # c_t = f ⊙ c_{t-1} + i ⊙ g
         if mask is not None:  # past a sequence's end the state stays frozen: c_t = c_{t-1}
             torch.where(mask[t], new_c, c, out=c_out)
         if peepholes is not None:
-            # o = σ(z_o + w_co ⊙ c_t)
-            torch.sigmoid(z[:, o_blk].addcmul_(w_co, c_out), out=o)
+            # o = σ(a_o + w_co ⊙ c_t)
+            torch.sigmoid(a[:, o_blk].addcmul_(w_co, c_out), out=o)
         # h_t = o ⊙ tanh(c_t)
         tanh(c_out, out=tanh_c)
         if mask is None:
@@ -174,8 +174,8 @@ class ConvLSTMSequence(torch.autograd.Function):
         i, f, g, o = acts.chunk(4, 2)  # (T, B, Hc, H, W) each
         c_prev, c = cs[:-1], cs[1:]
         # Local derivatives of all steps at once, outside the loop (σ' = s (1 - s), tanh' = 1 - t²):
-        #   dz_i = dc * g σ'(z_i),  dz_f = dc * c_{t-1} σ'(z_f),
-        #   dz_g = dc * i tanh'(z_g),  dz_o = dh * tanh(c_t) σ'(z_o)
+        #   da_i = dc * g σ'(a_i),  da_f = dc * c_{t-1} σ'(a_f),
+        #   da_g = dc * i tanh'(a_g),  da_o = dh * tanh(c_t) σ'(a_o)
         one = acts.new_ones(())
         local = torch.addcmul(acts, acts, acts, value=-1)  # s (1 - s); g's slot replaced below
         local_i, local_f, local_g, local_o = local.chunk(4, 2)
@@ -190,9 +190,9 @@ class ConvLSTMSequence(torch.autograd.Function):
         if peephole:
             dc_from_h.addcmul_(local_o, w_co)
             carry = torch.addcmul(torch.addcmul(f, local_i, w_ci), local_f, w_cf)
-        dz = local  # dL/dz for every step, written over the local derivatives step by step: (T, B, 4Hc, H, W)
+        da = local  # dL/da for every step, written over the local derivatives step by step: (T, B, 4Hc, H, W)
         if mask is not None:
-            valid = mask.to(dz.dtype)  # (T, B, 1, 1, 1): 1 while t < length
+            valid = mask.to(da.dtype)  # (T, B, 1, 1, 1): 1 while t < length
             frozen = 1 - valid
         dh, dc = dh_n + dy[T - 1], dc_n  # dL/dh_T (via y_T and h_n), dL/dc_T
         for t in reversed(range(T)):
@@ -201,10 +201,10 @@ class ConvLSTMSequence(torch.autograd.Function):
                 dh_frozen, dh = dh * frozen[t], dh * valid[t]
                 dc_frozen, dc = dc * frozen[t], dc * valid[t]
             dc = torch.addcmul(dc, dh, dc_from_h[t])
-            # [dz_i, dz_f, dz_g, dz_o] = [dc, dc, dc, dh] * local
-            dz[t] *= torch.cat([dc, dc, dc, dh], 1)
-            # dh_{t-1} = W_hh^T ⋆ dz_t (the transposed convolution) + dy_{t-1}
-            dh = F.conv_transpose2d(dz[t], weight_hh, padding=padding)
+            # [da_i, da_f, da_g, da_o] = [dc, dc, dc, dh] * local
+            da[t] *= torch.cat([dc, dc, dc, dh], 1)
+            # dh_{t-1} = W_hh^T ⋆ da_t (the transposed convolution) + dy_{t-1}
+            dh = F.conv_transpose2d(da[t], weight_hh, padding=padding)
             if t > 0:
                 dh += dy[t - 1]
             if mask is None:
@@ -213,20 +213,20 @@ class ConvLSTMSequence(torch.autograd.Function):
                 dh += dh_frozen
                 dc = torch.addcmul(dc_frozen, dc, carry[t])
         needs = ctx.needs_input_grad
-        dz_frames = dz.flatten(0, 1)  # (T*B, 4Hc, H, W)
-        # z_t = W_ih * x_t + b + ...: the input convolution's gradients over all T*B frames at once
+        da_frames = da.flatten(0, 1)  # (T*B, 4Hc, H, W)
+        # a_t = W_ih * x_t + b + ...: the input convolution's gradients over all T*B frames at once
         x_frames = x.flatten(0, 1)  # (T*B, C, H, W)
         padding_ih = _padding(weight_ih)
-        dx, dweight_ih, dbias = fast_paths.conv2d_input_grads(dz_frames, x_frames, weight_ih, padding_ih, needs[:3])
+        dx, dweight_ih, dbias = fast_paths.conv2d_input_grads(da_frames, x_frames, weight_ih, padding_ih, needs[:3])
         grads = [None if dx is None else dx.view(x.shape), dweight_ih, dbias, dh, dc, None, None, None, None, None]
         if needs[5]:
-            # dW_hh = Σ_t dz_t ⋆ h_{t-1}: one weight gradient over all T*B frames
+            # dW_hh = Σ_t da_t ⋆ h_{t-1}: one weight gradient over all T*B frames
             h_prev = torch.cat([h_0.unsqueeze(0), y[:-1]]).flatten(0, 1)  # (T*B, Hc, H, W)
-            grads[5] = conv_grad.conv2d_weight(h_prev, weight_hh.shape, dz_frames, padding=padding)
+            grads[5] = conv_grad.conv2d_weight(h_prev, weight_hh.shape, da_frames, padding=padding)
         if peephole:
-            dz_i, dz_f, _, dz_o = dz.chunk(4, 2)
-            # dw_ci = Σ_{t,b} dz_i ⊙ c_{t-1},  dw_cf = Σ dz_f ⊙ c_{t-1},  dw_co = Σ dz_o ⊙ c_t
-            grads[6:9] = [(dz_i * c_prev).sum((0, 1)), (dz_f * c_prev).sum((0, 1)), (dz_o * c).sum((0, 1))]
+            da_i, da_f, _, da_o = da.chunk(4, 2)
+            # dw_ci = Σ_{t,b} da_i ⊙ c_{t-1},  dw_cf = Σ da_f ⊙ c_{t-1},  dw_co = Σ da_o ⊙ c_t
+            grads[6:9] = [(da_i * c_prev).sum((0, 1)), (da_f * c_prev).sum((0, 1)), (da_o * c).sum((0, 1))]
         return tuple(grads)
 
 

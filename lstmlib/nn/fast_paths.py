@@ -263,7 +263,7 @@ CONVOLUTION_BACKWARD = "one-call convolution gradients (torch.ops.aten.convoluti
 #   W_hh's weight gradient: 0.85-1.09, median 1.01 (conv2d_weight calls the same aten op): the public one is used.
 #   W_ih's dW and db (layer 0, whose input needs no gradient): 1.00-1.51, median 1.2; with dx too (layers > 0):
 #   0.82-1.23, median 1.08. The one call fuses the bias gradient that the public path needs a separate
-#   pass over dz for (6-90 ms of those sizes), so the aten op stays, for the input convolution with a bias.
+#   pass over da for (6-90 ms of those sizes), so the aten op stays, for the input convolution with a bias.
 
 
 def conv2d_input_grads(

@@ -217,7 +217,7 @@ class ChildSumLevels(torch.autograd.Function):
         # a node's gradient = the loss's + its parent's; parents are done first (higher levels)
         dh, dc = dh_out.clone(), dc_out.clone()  # (N+1, H), indexed by buffer row
         dxw = acts.new_empty((N, 4 * H))  # dL/da, every node's gate pre-activations
-        dz_f_kids = acts.new_zeros((N, H))  # each node's parent's forget-gate dz for it
+        da_f_kids = acts.new_zeros((N, H))  # dL/da_fk: each node's forget gate in its parent
         U_f = weight_hh[H:2 * H]
         for k in reversed(range(plan.num_levels)):
             rows = plan.span(k)
@@ -235,22 +235,22 @@ class ChildSumLevels(torch.autograd.Function):
                 continue
             child_rows, slot = plan[f"child_rows{k}"], plan[f"slot{k}"]
             kids = child_rows - 1
-            # [z_i, z_g, z_o] = a + U h̃_j: dh̃_j (the f block of da is still zero here)
+            # [a_i, a_g, a_o] += U h̃_j: dh̃_j (the f block of da is still zero here)
             dh_sum = da.view(-1, 4 * H) @ weight_hh  # (n_k, H)
             # c_j = ... + Σ_k f_jk ⊙ c_k: to c_k, and to f_jk = σ(a_f + U_f h_k)
             dc_parent, f_k = dc_l.index_select(0, slot), f.index_select(0, kids)
             dc.index_add_(0, child_rows, dc_parent * f_k)
-            dz_f = dc_parent * c.index_select(0, child_rows) * f_k * (1 - f_k)  # (children, H)
-            dz_f_kids.index_copy_(0, kids, dz_f)
-            # h̃_j = Σ_k h_k sends dh̃_j to every child; z_fk = a_f + U_f h_k sends dz_f U_f
-            dh.index_add_(0, child_rows, torch.addmm(dh_sum.index_select(0, slot), dz_f, U_f))
+            da_fk = dc_parent * c.index_select(0, child_rows) * f_k * (1 - f_k)  # (children, H)
+            da_f_kids.index_copy_(0, kids, da_fk)
+            # h̃_j = Σ_k h_k sends dh̃_j to every child; a_fk = a_f + U_f h_k sends da_fk U_f
+            dh.index_add_(0, child_rows, torch.addmm(dh_sum.index_select(0, slot), da_fk, U_f))
             # the forget gates of all children share a_f = W_f x_j + b_f
-            da[:, 1].index_add_(0, slot, dz_f)
+            da[:, 1].index_add_(0, slot, da_fk)
         dweight_hh = None
         if ctx.needs_input_grad[1]:
-            # dU = Σ_j dz_j^T h̃_j for i, g, o; dU_f = Σ_k dz_fk^T h_k, over every child k
+            # dU = Σ_j da_j^T h̃_j for i, g, o; dU_f = Σ_k da_fk^T h_k, over every child k
             dweight_hh = dxw.t() @ h_sum
-            dweight_hh[H:2 * H] = dz_f_kids.t() @ h[1:]
+            dweight_hh[H:2 * H] = da_f_kids.t() @ h[1:]
         return dxw, dweight_hh, None
 
 
@@ -276,11 +276,11 @@ def nary_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan, n: i
             table = plan[f"table{k}"]  # (n_k * n,) buffer rows of the child slots (0: missing)
             h_cat = h.index_select(0, table).view(-1, n * H)  # [h_j0; ...; h_j,n-1]   (n_k, nH)
             c_kids = c.index_select(0, table).view(-1, n, H)
-            # z = U h_cat: [z_i; z_f0 .. z_f,n-1; z_g; z_o]   (n_k, (n+3)H)
-            z_i, z_f, z_g, z_o = (h_cat @ weight_hh.t()).split([H, n * H, H, H], 1)
+            # u = U h_cat, the recurrent part of the pre-activations: [u_i; u_f0 .. u_f,n-1; u_g; u_o]   (n_k, (n+3)H)
+            u_i, u_f, u_g, u_o = (h_cat @ weight_hh.t()).split([H, n * H, H, H], 1)
             # f_jk = σ(W_f x_j + Σ_ℓ U_fkℓ h_jℓ + b_f)   (n_k, n, H)
-            f = (a_f.unsqueeze(1) + z_f.view(-1, n, H)).sigmoid_()
-            a_i, a_g, a_o = a_i + z_i, a_g + z_g, a_o + z_o
+            f = (a_f.unsqueeze(1) + u_f.view(-1, n, H)).sigmoid_()
+            a_i, a_g, a_o = a_i + u_i, a_g + u_g, a_o + u_o
             if keep:
                 f_all[lo:hi] = f
         # i = σ(W_i x_j + Σ_ℓ U_iℓ h_jℓ + b_i), g = tanh(...), o = σ(...)
@@ -333,16 +333,16 @@ class NaryLevels(torch.autograd.Function):
                 da_f.zero_()
                 continue
             table, f_l = plan[f"table{k}"], f[lo:hi]  # (n_k * n,), (n_k, n, H)
-            # c_j = ... + Σ_ℓ f_jℓ ⊙ c_jℓ: to each child's c, and to f_jℓ = σ(z_fℓ)
+            # c_j = ... + Σ_ℓ f_jℓ ⊙ c_jℓ: to each child's c, and to f_jℓ = σ(a_fℓ)
             dc_l = dc_l.unsqueeze(1)  # (n_k, 1, H)
             dc.index_add_(0, table, (dc_l * f_l).view(-1, H))
-            dz_f = dc_l * c.index_select(0, table).view(-1, n, H) * f_l * (1 - f_l)  # (n_k, n, H)
-            # z = U h_cat + a: rows [z_i; z_f0 .. z_f,n-1; z_g; z_o]
-            dz = torch.cat([da_i, dz_f.view(-1, n * H), da_g, da_o], 1)  # (n_k, (n+3)H)
-            dh.index_add_(0, table, (dz @ weight_hh).view(-1, H))
-            dweight_hh.addmm_(dz.t(), h.index_select(0, table).view(-1, n * H))
+            da_fl = dc_l * c.index_select(0, table).view(-1, n, H) * f_l * (1 - f_l)  # (n_k, n, H)
+            # u = U h_cat: dL/du is dL/da, row by row [da_i; da_f0 .. da_f,n-1; da_g; da_o]
+            du = torch.cat([da_i, da_fl.view(-1, n * H), da_g, da_o], 1)  # (n_k, (n+3)H)
+            dh.index_add_(0, table, (du @ weight_hh).view(-1, H))
+            dweight_hh.addmm_(du.t(), h.index_select(0, table).view(-1, n * H))
             # the n forget gates share a_f = W_f x_j + b_f
-            torch.sum(dz_f, 1, out=da_f)
+            torch.sum(da_fl, 1, out=da_f)
         return dxw, (dweight_hh if ctx.needs_input_grad[1] else None), None, None
 
 
