@@ -34,15 +34,27 @@ MODELS = {"LSTM": (torch.nn.LSTM, lnn.LSTM), "GRU": (torch.nn.GRU, lnn.GRU), "RN
 VARIANTS = {"GRU": lnn.GRU, "PeepholeLSTM": lnn.PeepholeLSTM, "CoupledLSTM": lnn.CoupledLSTM}
 
 
+# The instruction-set flags that decide how fast a float32 GEMM and the pointwise kernels run here
+# (the same code measured 1.35x torch on one EPYC and 2.2x on another with AVX-512).
+VECTOR_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
 def cpu_name() -> str:
+    """The CPU model, its vector-instruction flags and the kernel level PyTorch dispatches to."""
+    model, flags = platform.processor() or "unknown CPU", set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                if flags and not model.startswith("unknown"):
+                    break
     except OSError:
         pass
-    return platform.processor() or "unknown CPU"
+    shown = " ".join(flag for flag in VECTOR_FLAGS if flag in flags) or "n/a"
+    return f"{model} (flags: {shown}; torch CPU capability: {torch.backends.cpu.get_cpu_capability()})"
 
 
 def cpu_pressure() -> str:
