@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 CHAPTERS := chapters
 
-.PHONY: all book test lab notebooks bench checkpoints clean venv
+.PHONY: all book test lint lab notebooks bench checkpoints clean venv
 
 all: book
 
@@ -31,8 +31,12 @@ book: $(STAMP)
 	@echo
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
 
-## test: unit tests, every chapter under nbval, and the zero-warning book build, on 2 cores
-test: $(STAMP)
+## lint: ruff over the library, tests, scripts and benchmarks (settings in pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## test: lint, then unit tests, every chapter under nbval, and the zero-warning book build, on 2 cores
+test: lint
 	$(TEST_ENV) $(BIN)/python -m pytest tests $(CHAPTERS) \
 	    --nbval --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg \
 	    -n 2 --dist loadfile -p no:cacheprovider

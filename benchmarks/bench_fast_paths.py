@@ -27,9 +27,8 @@ import statistics
 import time
 
 import torch
-from torch.nn import grad as conv_grad
-
 from bench_recurrent import cpu_name, cpu_pressure
+from torch.nn import grad as conv_grad
 
 
 def median_pair(step_a, step_b, rounds: int, calls: int) -> tuple[float, float]:

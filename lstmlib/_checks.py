@@ -10,7 +10,8 @@ so NumPy arrays and PyTorch tensors go through the same checks.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -12,8 +12,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lstmlib._checks import (check_next_token_model, check_positive_int, check_positive_number, check_rng,
-                             check_token_ids)
+from lstmlib._checks import (
+    check_next_token_model,
+    check_positive_int,
+    check_positive_number,
+    check_rng,
+    check_token_ids,
+)
 
 __all__ = ["sample", "softmax_with_temperature"]
 

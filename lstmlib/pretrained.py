@@ -127,7 +127,7 @@ class CharLanguageModel:
         self.model, self.vocab, self.record = model.eval(), vocab, dict(record or {})
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: dict) -> "CharLanguageModel":
+    def from_checkpoint(cls, checkpoint: dict) -> CharLanguageModel:
         """Rebuild from a checkpoint dict saved by ``scripts/train_charlm.py`` (weights in float16)."""
         vocab = CharVocab(checkpoint["chars"])
         model = CharLSTM(len(vocab), **checkpoint["settings"])

@@ -9,7 +9,7 @@ in the checkpoint.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class CharVocab:
         self._lookup = np.array(self.chars)
 
     @classmethod
-    def from_text(cls, *texts: str) -> "CharVocab":
+    def from_text(cls, *texts: str) -> CharVocab:
         """The vocabulary of every character that occurs in ``texts``."""
         for k, text in enumerate(texts):
             if not isinstance(text, str):

@@ -9,8 +9,8 @@ state between batches (:func:`truncated_bptt_loss`) live here too.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 import torch

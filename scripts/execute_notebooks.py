@@ -26,7 +26,7 @@ import ast
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -91,7 +91,7 @@ def execute(path: Path) -> dict:
     )
     started = []  # index of each cell as it starts, so a failure can be located
     client.on_cell_execute = lambda cell, cell_index: started.append(cell_index)
-    record = {"executed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    record = {"executed_at": datetime.now(UTC).isoformat(timespec="seconds")}
     start = time.perf_counter()
     with client.setup_kernel():
         try:

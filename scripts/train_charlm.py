@@ -38,8 +38,16 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from lstmlib.data.shakespeare import (TEST_PLAY, VALIDATION_PLAY, CharVocab, consecutive_windows, list_plays,
-                                      load_play, load_plays, training_plays)
+from lstmlib.data.shakespeare import (
+    TEST_PLAY,
+    VALIDATION_PLAY,
+    CharVocab,
+    consecutive_windows,
+    list_plays,
+    load_play,
+    load_plays,
+    training_plays,
+)
 from lstmlib.metrics import bits_per_char, lstm_cross_entropy
 from lstmlib.models import CharLSTM
 from lstmlib.pretrained import CHECKPOINTS_DIR, CharLanguageModel, record_checkpoint

@@ -50,7 +50,7 @@ class Chromium:
         self.process, self.port, self.log = process, port, log
 
     @classmethod
-    def start(cls, profile: Path, binary: str | None = None, timeout: float = 60.0) -> "Chromium":
+    def start(cls, profile: Path, binary: str | None = None, timeout: float = 60.0) -> Chromium:
         binary = binary or find_chromium()
         if binary is None:
             raise BrowserError(f"no Chromium found (looked for $CHROMIUM and {', '.join(BINARIES)})")
@@ -81,7 +81,7 @@ class Chromium:
         process.kill()
         raise BrowserError(f"Chromium did not open its DevTools port in {timeout} s:\n{log.read_text()[-3000:]}")
 
-    def page(self) -> "Page":
+    def page(self) -> Page:
         """The first tab (Chromium opens one on about:blank)."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=10) as answer:
             targets = json.load(answer)
@@ -97,7 +97,7 @@ class Chromium:
                 self.process.kill()
                 self.process.wait(10)
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,7 +17,6 @@ import re
 from html.parser import HTMLParser
 
 import yaml
-
 from book_files import ROOT, toc_files
 
 # Attributes through which a page loads something (hyperlinks are not loads).

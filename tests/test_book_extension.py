@@ -8,10 +8,9 @@ import sys
 from pathlib import PurePosixPath
 
 import yaml
+from book_files import ROOT, toc_files
 from docutils import nodes
 from sphinx_external_toc.parsing import parse_toc_yaml
-
-from book_files import ROOT, toc_files
 
 sys.path.insert(0, str(ROOT / "_ext"))
 

@@ -17,10 +17,17 @@ import re
 import sys
 
 import pytest
-
 from book_files import CHAPTERS, ROOT, chapter_notebooks, chapter_pages
-from book_links import (DocstringLink, chapter_number, docstring_links, headings, labels_defined,
-                        labels_referenced, publicity_problem, shown_objects)
+from book_links import (
+    DocstringLink,
+    chapter_number,
+    docstring_links,
+    headings,
+    labels_defined,
+    labels_referenced,
+    publicity_problem,
+    shown_objects,
+)
 
 # The key equations: label -> the chapter that displays it. A new one (the
 # coupled-gate LSTM's "cifg-step": "II.6", say) is one line here, one label on
@@ -63,8 +70,7 @@ def test_chapter_shows_only_public_names(path):
 
 def test_the_chapters_show_library_source_at_all():
     # The parametrised test above passes vacuously if the scan finds no calls.
-    shown = [item for path in chapter_notebooks()
-             for item in shown_objects(json.loads(path.read_text())["cells"])]
+    shown = [item for path in chapter_notebooks() for item in shown_objects(json.loads(path.read_text())["cells"])]
     assert len(shown) >= 15, f"only {len(shown)} show_source calls found: is the scan broken?"
     assert any(len(item.attributes) >= 2 for item in shown), "no dotted path (a method, a module attribute) resolved"
 
@@ -83,7 +89,8 @@ def probe_package(tmp_path, monkeypatch):
         "from json import dumps\n\n"
         "class Public:\n    def method(self):\n        pass\n\n    def _hidden(self):\n        pass\n\n"
         "def exported():\n    pass\n\n"
-        "def not_listed():\n    pass\n")
+        "def not_listed():\n    pass\n"
+    )
     (package / "plain.py").write_text("def helper():\n    pass\n")  # no __all__
     monkeypatch.syspath_prepend(str(tmp_path))
     yield "bookprobe"
@@ -96,40 +103,49 @@ def _problem_of(source: str, package: str) -> str | None:
     return item.problem or publicity_problem(item.module, item.attributes, package)
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from bookprobe import Public\nshow_source(Public._hidden)", r"private parts \['_hidden'\]"),
-    ("import bookprobe\nshow_source(bookprobe._secret)", r"private parts \['_secret'\]"),
-    ("from bookprobe import not_listed\nshow_source(not_listed)", r"bookprobe\.__all__ does not list 'not_listed'"),
-    ("from bookprobe.plain import helper\nshow_source(helper)", r"bookprobe\.plain declares no __all__"),
-    ("import bookprobe\nshow_source(bookprobe.plain.helper)", r"bookprobe\.plain declares no __all__"),
-    ("from bookprobe import Public\nshow_source(Public.no_such_method)", "does not exist"),
-    ("from bookprobe import dumps\nshow_source(dumps)", "defined in json, not in bookprobe"),
-    ("import json\nshow_source(json.dumps)", "not from bookprobe"),
-    ("def mine():\n    pass\nshow_source(mine)", "'mine' is not imported"),
-    ("import bookprobe\nshow_source(getattr(bookprobe, 'Public'))", "not a dotted name"),
-    ("%matplotlib inline\nimport bookprobe\nshow_source(bookprobe)", "is a module"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from bookprobe import Public\nshow_source(Public._hidden)", r"private parts \['_hidden'\]"),
+        ("import bookprobe\nshow_source(bookprobe._secret)", r"private parts \['_secret'\]"),
+        ("from bookprobe import not_listed\nshow_source(not_listed)", r"bookprobe\.__all__ does not list 'not_listed'"),
+        ("from bookprobe.plain import helper\nshow_source(helper)", r"bookprobe\.plain declares no __all__"),
+        ("import bookprobe\nshow_source(bookprobe.plain.helper)", r"bookprobe\.plain declares no __all__"),
+        ("from bookprobe import Public\nshow_source(Public.no_such_method)", "does not exist"),
+        ("from bookprobe import dumps\nshow_source(dumps)", "defined in json, not in bookprobe"),
+        ("import json\nshow_source(json.dumps)", "not from bookprobe"),
+        ("def mine():\n    pass\nshow_source(mine)", "'mine' is not imported"),
+        ("import bookprobe\nshow_source(getattr(bookprobe, 'Public'))", "not a dotted name"),
+        ("%matplotlib inline\nimport bookprobe\nshow_source(bookprobe)", "is a module"),
+    ],
+)
 def test_the_publicity_check_catches(probe_package, source, expected):
     problem = _problem_of(source, probe_package)
     assert problem is not None and re.search(expected, problem), problem
 
 
-@pytest.mark.parametrize("source", [
-    "from bookprobe import Public\nshow_source(Public.method)",
-    "import bookprobe\nshow_source(bookprobe.Public)",
-    "from bookprobe import exported as shown\nshow_source(shown)",
-    "from lstmlib.show import source_of\nfrom bookprobe import Public\nsource_of(Public)",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from bookprobe import Public\nshow_source(Public.method)",
+        "import bookprobe\nshow_source(bookprobe.Public)",
+        "from bookprobe import exported as shown\nshow_source(shown)",
+        "from lstmlib.show import source_of\nfrom bookprobe import Public\nsource_of(Public)",
+    ],
+)
 def test_the_publicity_check_accepts(probe_package, source):
     assert _problem_of(source, probe_package) is None
 
 
-@pytest.mark.parametrize("source", [
-    "import lstmlib.nn\nshow_source(lstmlib.nn.LSTM.run_layer)",
-    "from lstmlib.reference import lstm_cell_forward as cell\nshow_source(cell)",
-    "from lstmlib import nn\nshow_source(nn.LSTM)",
-    "from lstmlib.show import source_of\nfrom lstmlib.models import CharNGram\nsource_of(CharNGram.probabilities)",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import lstmlib.nn\nshow_source(lstmlib.nn.LSTM.run_layer)",
+        "from lstmlib.reference import lstm_cell_forward as cell\nshow_source(cell)",
+        "from lstmlib import nn\nshow_source(nn.LSTM)",
+        "from lstmlib.show import source_of\nfrom lstmlib.models import CharNGram\nsource_of(CharNGram.probabilities)",
+    ],
+)
 def test_the_publicity_check_accepts_lstmlib_names(source):
     items = [item for item in shown_objects([_code_cell(source)]) if item.problem is None]
     assert items
@@ -141,15 +157,15 @@ def test_the_publicity_check_accepts_lstmlib_names(source):
 
 
 def test_every_label_is_defined_once():
-    twice = {label: [_where(p) for p in places] for label, places in labels_defined(PAGES).items()
-             if len(places) > 1}
+    twice = {label: [_where(p) for p in places] for label, places in labels_defined(PAGES).items() if len(places) > 1}
     assert not twice, f"equation labels defined more than once: {twice}"
 
 
 def test_every_eq_reference_in_the_pages_resolves():
     defined = labels_defined(PAGES)
-    dangling = {label: [_where(p) for p in places] for label, places in labels_referenced(PAGES).items()
-                if label not in defined}
+    dangling = {
+        label: [_where(p) for p in places] for label, places in labels_referenced(PAGES).items() if label not in defined
+    }
     assert not dangling, f"{{eq}} references to labels no page defines: {dangling}"
 
 
@@ -159,7 +175,8 @@ def test_key_equation_is_labelled_in_its_chapter(label):
     assert label in defined, f"no page labels the equation {label!r} (expected in chapter {KEY_LABELS[label]})"
     [(page, _)] = defined[label]
     assert page.suffix == ".ipynb" and chapter_number(page) == KEY_LABELS[label], (
-        f"{label!r} is defined in {page.relative_to(ROOT)}, expected in chapter {KEY_LABELS[label]}")
+        f"{label!r} is defined in {page.relative_to(ROOT)}, expected in chapter {KEY_LABELS[label]}"
+    )
 
 
 # ---------------------------------------------------------------- code -> book: docstrings name the section
@@ -174,38 +191,44 @@ def test_every_docstring_label_is_defined_in_the_chapter_it_names():
             wrong.append(f"{link.owner}: :eq:`{link.label}` is defined by no chapter")
             continue
         if link.chapter is None:
-            wrong.append(f"{link.owner}: :eq:`{link.label}` is not on a line "
-                         "'Book: :eq:`LABEL` (chapter N.M, Title).'")
+            wrong.append(f"{link.owner}: :eq:`{link.label}` is not on a line 'Book: :eq:`LABEL` (chapter N.M, Title).'")
             continue
         [(page, _)] = defined[link.label]
         if chapter_number(page) != link.chapter:
-            wrong.append(f"{link.owner}: :eq:`{link.label}` says chapter {link.chapter}, "
-                         f"the label is in {chapter_number(page)} ({page.name})")
+            wrong.append(
+                f"{link.owner}: :eq:`{link.label}` says chapter {link.chapter}, "
+                f"the label is in {chapter_number(page)} ({page.name})"
+            )
         elif link.title not in headings(titles[link.chapter]):
-            wrong.append(f"{link.owner}: chapter {link.chapter} has no title or heading {link.title!r}; "
-                         f"its title is {headings(titles[link.chapter])[0]!r}")
+            wrong.append(
+                f"{link.owner}: chapter {link.chapter} has no title or heading {link.title!r}; "
+                f"its title is {headings(titles[link.chapter])[0]!r}"
+            )
     assert not wrong, "docstrings that point into the book wrongly:\n" + "\n".join(wrong)
 
 
 def test_every_key_label_is_named_by_a_docstring():
     named = {link.label for link in docstring_links()}
     unnamed = sorted(set(KEY_LABELS) - named)
-    assert not unnamed, (f"key equations whose computing function does not name them in its docstring: {unnamed}; "
-                         "add 'Book: :eq:`LABEL` (chapter N.M, Title).' to its first paragraph")
+    assert not unnamed, (
+        f"key equations whose computing function does not name them in its docstring: {unnamed}; "
+        "add 'Book: :eq:`LABEL` (chapter N.M, Title).' to its first paragraph"
+    )
 
 
 def test_the_docstring_scan_reads_book_lines(tmp_path):
     package = tmp_path / "lstmlib"
     package.mkdir()
     (package / "cell.py").write_text(
-        'def step():\n    """One step.\n\n    Book: :eq:`lstm-step` (chapter I.2,\n    Anatomy of an LSTM unit).\n    """\n\n'
+        'def step():\n    """One step.\n\n'
+        '    Book: :eq:`lstm-step` (chapter I.2,\n    Anatomy of an LSTM unit).\n    """\n\n'
         'class Layer:\n    def back(self):\n        """Back. Book: :eq:`bptt`, :eq:`lstm-step-backward` '
         '(chapter I.3, How it works)."""\n\n'
-        'def loose():\n    """See :eq:`rnn-step`."""\n')
+        'def loose():\n    """See :eq:`rnn-step`."""\n'
+    )
     assert docstring_links(package) == [
         DocstringLink("lstmlib/cell.py::step", "lstm-step", "I.2", "Anatomy of an LSTM unit"),
         DocstringLink("lstmlib/cell.py::Layer.back", "bptt", "I.3", "How it works"),
         DocstringLink("lstmlib/cell.py::Layer.back", "lstm-step-backward", "I.3", "How it works"),
         DocstringLink("lstmlib/cell.py::loose", "rnn-step", None, None),
     ]
-

@@ -6,7 +6,6 @@ import json
 from datetime import datetime
 
 import pytest
-
 from book_files import CHAPTERS, ROOT, chapter_notebooks, chapter_pages, toc_files
 
 

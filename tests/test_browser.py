@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from book_files import ROOT
 from chromium import Chromium, find_chromium
+
 from lstmlib.reference import lstm_cell_forward
 from lstmlib.widgets.gate_explorer import OUTPUT_KEYS, ROWS, SLIDER_KEYS, GateExplorer, bar_geometry
 
@@ -38,7 +38,7 @@ CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no Chromium on this machine (apt-get install chromium, or .ci/install-browser): "
-           "the book is not checked in a browser",
+    "the book is not checked in a browser",
 )
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -114,13 +114,18 @@ def stored_widget_views(page: str) -> int:
         return 0
     nb = json.loads(notebook.read_text())
     state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    return sum(1 for cell in nb["cells"] for output in cell.get("outputs", [])
-               if output.get("data", {}).get(WIDGET_VIEW, {}).get("model_id") in state)
+    return sum(
+        1
+        for cell in nb["cells"]
+        for output in cell.get("outputs", [])
+        if output.get("data", {}).get(WIDGET_VIEW, {}).get("model_id") in state
+    )
 
 
 @pytest.fixture(scope="module")
 def site(built_book):
     """``built_book`` served on localhost: its base URL."""
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -174,7 +179,7 @@ def test_no_console_errors(reports):
 
 
 def test_every_equation_is_typeset(reports):
-    assert sum(r["math"] for r in reports.values()) > 100     # the book has equations, and they were found
+    assert sum(r["math"] for r in reports.values()) > 100  # the book has equations, and they were found
     assert not failures(reports, lambda r: r["math"] and not r["mathjax"]), "math but no MathJax"
     assert not failures(reports, lambda r: r["untypeset"]), "equations MathJax did not typeset"
     assert not failures(reports, lambda r: r["texErrors"]), "TeX errors"
@@ -188,9 +193,11 @@ def test_every_image_is_loaded(reports):
 
 def test_every_stored_widget_is_drawn(reports):
     expected = {page: stored_widget_views(page) for page in reports}
-    assert sum(expected.values()) >= 3                        # the gate explorer and two time steppers
+    assert sum(expected.values()) >= 3  # the gate explorer and two time steppers
     for page, report in reports.items():
-        assert report["views"] == expected[page], f"{page}: {report['views']} widget views, notebook has {expected[page]}"
+        assert report["views"] == expected[page], (
+            f"{page}: {report['views']} widget views, notebook has {expected[page]}"
+        )
         assert report["drawn"] == report["views"], f"{page}: {report['drawn']} of {report['views']} widgets drawn"
         assert report["liveExplorers"] == report["explorers"], f"{page}: a gate explorer is not connected"
 
@@ -207,7 +214,8 @@ EXPLORER_STATE = """
   for (const cell of explorer.querySelectorAll("td[data-key]")) {
     shown[cell.dataset.key] = cell.textContent;
     precise[cell.dataset.key] = cell.dataset.value === undefined ? null : Number(cell.dataset.value);
-    bars[cell.dataset.key] = parseFloat(cell.nextElementSibling.querySelector("div[data-low]").firstElementChild.style.width);
+    const bar = cell.nextElementSibling.querySelector("div[data-low]").firstElementChild;
+    bars[cell.dataset.key] = parseFloat(bar.style.width);
   }
   return {values: values, shown: shown, precise: precise, bars: bars,
           readout_x: explorer.querySelector(".lstm-gate-x_t .widget-readout").textContent,
@@ -248,7 +256,7 @@ def assert_shows_the_reference(state):
     for key in OUTPUT_KEYS:
         assert state["precise"][key] == pytest.approx(expected[key], rel=1e-12, abs=1e-14), key
         assert re.fullmatch(r"[+-]\d\.\d{3}", state["shown"][key]), state["shown"][key]
-        assert abs(float(state["shown"][key]) - expected[key]) <= 5e-4 + 1e-12, key   # 3 decimals shown
+        assert abs(float(state["shown"][key]) - expected[key]) <= 5e-4 + 1e-12, key  # 3 decimals shown
         _, _, length = bar_geometry(expected[key], ROWS[key][2])
         assert state["bars"][key] == pytest.approx(length, abs=0.051), key
     kept, written = expected["f"] * state["values"]["c_prev"], expected["i"] * expected["g"]
@@ -266,22 +274,22 @@ def test_gate_explorer_responds_in_the_page(site, tab, tmp_path):
     assert report["liveExplorers"] == report["explorers"] == 1 and not report["errors"]
     before = tab.evaluate(EXPLORER_STATE)
     assert before["weights"] == {gate: list(pair) for gate, pair in GateExplorer().weights.items()}
-    assert_shows_the_reference(before)                       # the page's numbers at the start
+    assert_shows_the_reference(before)  # the page's numbers at the start
     assert before["shown"] == {k: f"{v:+.3f}" for k, v in GateExplorer(initial=before["values"]).result.items()}
     screenshot_explorer(tab, tmp_path / "gate-explorer-before.png")
 
-    click_slider(tab, ".lstm-gate-explorer .lstm-gate-x_t .noUi-target", 0.85)     # x_t to about +2.1
+    click_slider(tab, ".lstm-gate-explorer .lstm-gate-x_t .noUi-target", 0.85)  # x_t to about +2.1
     moved = tab.evaluate(EXPLORER_STATE)
     assert moved["values"]["x_t"] > before["values"]["x_t"] + 1
     assert moved["readout_x"] == f"{moved['values']['x_t']:.2f}"
     assert moved["shown"] != before["shown"]
     assert_shows_the_reference(moved)
 
-    click_slider(tab, ".lstm-gate-explorer .lstm-gate-b_f .noUi-target", 0.02)     # b_f to about -9.6
+    click_slider(tab, ".lstm-gate-explorer .lstm-gate-b_f .noUi-target", 0.02)  # b_f to about -9.6
     closed = tab.evaluate(EXPLORER_STATE)
     assert closed["values"]["b_f"] < -9
     assert_shows_the_reference(closed)
-    assert float(closed["shown"]["f"]) < 0.01 < float(moved["shown"]["f"])     # the forget gate shut
+    assert float(closed["shown"]["f"]) < 0.01 < float(moved["shown"]["f"])  # the forget gate shut
     screenshot_explorer(tab, tmp_path / "gate-explorer-after.png")
     assert not tab.errors
 
@@ -293,7 +301,8 @@ def test_gate_explorer_responds_in_the_page(site, tab, tmp_path):
 
 
 STEPPER = ".widget-subarea:has(.lstm-ts)"  # the first time stepper on the page
-STEPPER_STATE = """
+STEPPER_STATE = (
+    """
 (() => {
   const stepper = document.querySelector("%s");
   const visible = [...stepper.querySelectorAll(".lstm-ts")].filter((frame) => frame.offsetParent !== null);
@@ -301,7 +310,9 @@ STEPPER_STATE = """
           readout: stepper.querySelector(".widget-slider .widget-readout").textContent,
           frames: visible.map((frame) => frame.firstElementChild.textContent)};
 })()
-""" % STEPPER
+"""
+    % STEPPER
+)
 
 
 def test_time_stepper_responds_in_the_page(site, tab):

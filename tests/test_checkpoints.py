@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from book_files import ROOT
+
 from lstmlib import pretrained
 
 MANIFEST = pretrained.read_manifest()

@@ -77,34 +77,56 @@ def test_vocabulary_does_not_depend_on_text_order():
     assert vocab.decode(np.array([2, 0, 1])) == "cab"
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: VOCAB.encode("Macbeth €"), ValueError, r"text must use only the vocabulary's 75 characters; got '€' at position 8"),
-    (lambda: VOCAB.encode(b"bytes"), TypeError, r"text must be a str; got bytes"),
-    (lambda: VOCAB.decode(np.array([0, 75])), ValueError, r"ids must hold ids in \[0, 74\]; got values from 0 to 75"),
-    (lambda: VOCAB.decode(np.array([-1])), ValueError, r"ids must hold ids in \[0, 74\]"),
-    (lambda: VOCAB.decode(np.zeros((2, 2), dtype=int)), ValueError, r"ids must have 1 dimension \(N,\); got shape \(2, 2\)"),
-    (lambda: VOCAB.decode(np.array([0.0, 1.0])), TypeError, r"ids must have an integer dtype; got float64"),
-    (lambda: CharVocab(["ab"]), TypeError, r"chars must be single characters"),
-    (lambda: CharVocab([]), ValueError, r"chars must hold at least one character"),
-    (lambda: CharVocab.from_text("abc", 3), TypeError, r"texts\[1\] must be a str; got int"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (
+            lambda: VOCAB.encode("Macbeth €"),
+            ValueError,
+            r"text must use only the vocabulary's 75 characters; got '€' at position 8",
+        ),
+        (lambda: VOCAB.encode(b"bytes"), TypeError, r"text must be a str; got bytes"),
+        (
+            lambda: VOCAB.decode(np.array([0, 75])),
+            ValueError,
+            r"ids must hold ids in \[0, 74\]; got values from 0 to 75",
+        ),
+        (lambda: VOCAB.decode(np.array([-1])), ValueError, r"ids must hold ids in \[0, 74\]"),
+        (
+            lambda: VOCAB.decode(np.zeros((2, 2), dtype=int)),
+            ValueError,
+            r"ids must have 1 dimension \(N,\); got shape \(2, 2\)",
+        ),
+        (lambda: VOCAB.decode(np.array([0.0, 1.0])), TypeError, r"ids must have an integer dtype; got float64"),
+        (lambda: CharVocab(["ab"]), TypeError, r"chars must be single characters"),
+        (lambda: CharVocab([]), ValueError, r"chars must hold at least one character"),
+        (lambda: CharVocab.from_text("abc", 3), TypeError, r"texts\[1\] must be a str; got int"),
+    ],
+)
 def test_vocabulary_rejects_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: load_play("Macbeth"), ValueError, r"play must be one of the 38 plays .*got 'Macbeth' \(did you mean 'macbeth'\?\)"),
-    (lambda: load_play("the scottish play"), ValueError, r"play must be one of .* \(see list_plays\(\)\)"),
-    (lambda: load_play(3), TypeError, r"play must be a play name \(str\) such as 'macbeth'; got int 3"),
-    (lambda: load_play("macbeth", speakers="yes"), TypeError, r"speakers must be a bool"),
-    (lambda: load_plays("macbeth"), TypeError, r"plays must be a list of play names; got the single str 'macbeth'"),
-    (lambda: load_plays([]), ValueError, r"plays must name at least one play"),
-    (lambda: list_plays("sonnets"), ValueError, r"genre must be one of 'comedies', .*; got 'sonnets'"),
-    (lambda: list_plays(1), TypeError, r"genre must be None or a str; got int"),
-    (lambda: training_plays("macbeth"), TypeError, r"held_out must be a list of play names"),
-    (lambda: training_plays(["hamlett"]), ValueError, r"play must be one of"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (
+            lambda: load_play("Macbeth"),
+            ValueError,
+            r"play must be one of the 38 plays .*got 'Macbeth' \(did you mean 'macbeth'\?\)",
+        ),
+        (lambda: load_play("the scottish play"), ValueError, r"play must be one of .* \(see list_plays\(\)\)"),
+        (lambda: load_play(3), TypeError, r"play must be a play name \(str\) such as 'macbeth'; got int 3"),
+        (lambda: load_play("macbeth", speakers="yes"), TypeError, r"speakers must be a bool"),
+        (lambda: load_plays("macbeth"), TypeError, r"plays must be a list of play names; got the single str 'macbeth'"),
+        (lambda: load_plays([]), ValueError, r"plays must name at least one play"),
+        (lambda: list_plays("sonnets"), ValueError, r"genre must be one of 'comedies', .*; got 'sonnets'"),
+        (lambda: list_plays(1), TypeError, r"genre must be None or a str; got int"),
+        (lambda: training_plays("macbeth"), TypeError, r"held_out must be a list of play names"),
+        (lambda: training_plays(["hamlett"]), ValueError, r"play must be one of"),
+    ],
+)
 def test_play_functions_reject_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -153,16 +175,38 @@ def _take(iterator, n):
 
 
 @pytest.mark.parametrize("fn", [random_windows, consecutive_windows])
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(ids=IDS, batch_size=0, length=5), ValueError, r"batch_size must be a positive int \(>= 1\); got 0"),
-    (dict(ids=IDS, batch_size=2, length=2.5), TypeError, r"length must be a positive int; got float 2.5"),
-    (dict(ids=list(range(10)), batch_size=2, length=3), TypeError, r"ids must be a NumPy array of token ids .*got list"),
-    (dict(ids=IDS.reshape(10, 100), batch_size=2, length=3), ValueError, r"ids must have 1 dimension \(N,\); got shape \(10, 100\)"),
-    (dict(ids=IDS.astype(float), batch_size=2, length=3), TypeError, r"ids must have an integer dtype; got float64"),
-    (dict(ids=IDS[:5], batch_size=2, length=5), ValueError,
-     r"ids must hold at least 6 token\(s\) \(length \+ 1: one \(input, target\) window\); got 5"),
-    (dict(ids=IDS, batch_size=2, length=5, rng="seed"), TypeError, r"rng must be None, an int seed or a np.random.Generator; got str"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(ids=IDS, batch_size=0, length=5), ValueError, r"batch_size must be a positive int \(>= 1\); got 0"),
+        (dict(ids=IDS, batch_size=2, length=2.5), TypeError, r"length must be a positive int; got float 2.5"),
+        (
+            dict(ids=list(range(10)), batch_size=2, length=3),
+            TypeError,
+            r"ids must be a NumPy array of token ids .*got list",
+        ),
+        (
+            dict(ids=IDS.reshape(10, 100), batch_size=2, length=3),
+            ValueError,
+            r"ids must have 1 dimension \(N,\); got shape \(10, 100\)",
+        ),
+        (
+            dict(ids=IDS.astype(float), batch_size=2, length=3),
+            TypeError,
+            r"ids must have an integer dtype; got float64",
+        ),
+        (
+            dict(ids=IDS[:5], batch_size=2, length=5),
+            ValueError,
+            r"ids must hold at least 6 token\(s\) \(length \+ 1: one \(input, target\) window\); got 5",
+        ),
+        (
+            dict(ids=IDS, batch_size=2, length=5, rng="seed"),
+            TypeError,
+            r"rng must be None, an int seed or a np.random.Generator; got str",
+        ),
+    ],
+)
 def test_window_samplers_reject_bad_arguments_at_once(fn, kwargs, error, match):
     with pytest.raises(error, match=match):
         fn(**kwargs)  # consecutive_windows too: it checks before handing back the generator

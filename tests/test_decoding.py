@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from small_models import V, small_lstm
 
 from lstmlib.decoding import sample, softmax_with_temperature
-from small_models import V, small_lstm
 
 HELD_OUT = np.random.default_rng(1).integers(0, V, size=300)
 
@@ -33,7 +33,7 @@ def test_sampling_is_seeded_and_cold_sampling_is_greedy():
     b = sample(model, prompt, 30, temperature=1.0, rng=np.random.default_rng(1))
     assert a.shape == (30,) and a.dtype == np.int64 and np.array_equal(a, b)
     assert a.min() >= 0 and a.max() < V
-    greedy, ids = [], list(prompt)
+    ids = list(prompt)
     for _ in range(10):
         logits, _ = model(torch.tensor(ids)[:, None])
         ids.append(int(logits[-1, 0].argmax()))

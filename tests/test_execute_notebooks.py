@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-import lstmlib
 import nbformat
 import pytest
 import torch
-
 from book_files import ROOT
+
+import lstmlib
 
 spec = importlib.util.spec_from_file_location("execute_notebooks", ROOT / "scripts" / "execute_notebooks.py")
 execute_notebooks = importlib.util.module_from_spec(spec)
@@ -38,7 +38,7 @@ def run(tmp_path_factory):
         v4.new_code_cell("print(x)", execution_count=4,
                          outputs=[v4.new_output("stream", name="stdout", text="stale\n")]),
     ]), folder / "broken.ipynb")
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     status = execute_notebooks.main([str(folder)])
     return status, nbformat.read(folder / "broken.ipynb", as_version=4), before
 
@@ -68,7 +68,7 @@ def test_time_date_and_the_kernels_environment_are_recorded(run):
     _, nb, before = run
     record = nb.metadata.lstmbook
     assert 0 < record["execution_seconds"] < 300
-    assert before <= datetime.fromisoformat(record["executed_at"]) <= datetime.now(timezone.utc)
+    assert before <= datetime.fromisoformat(record["executed_at"]) <= datetime.now(UTC)
     env = record["environment"]
     assert set(env) == {"python", "numpy", "torch", "lstmlib", "torch_threads"}
     # the kernel runs this interpreter's packages, with the thread setting it inherited

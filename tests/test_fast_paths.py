@@ -10,11 +10,11 @@ import warnings
 
 import pytest
 import torch
+from twins import one_thread  # noqa: F401  (an autouse fixture)
 
 import lstmlib.nn as lnn
 from lstmlib.nn import fast_paths
 from lstmlib.trees import random_tree
-from twins import one_thread  # noqa: F401  (an autouse fixture)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

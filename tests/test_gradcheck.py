@@ -67,12 +67,36 @@ def test_check_helpers_cover_every_array_and_accept_zero_state():
 CASES = {
     "f not callable": (lambda: numerical_gradient(1.0, np.ones(2)), TypeError, r"f must be a function"),
     "array a list": (lambda: numerical_gradient(lambda: 0.0, [1.0]), TypeError, r"array must be a NumPy array"),
-    "array integer": (lambda: numerical_gradient(lambda: 0.0, np.ones(2, int)), TypeError, r"array must have a floating-point dtype"),
-    "eps zero": (lambda: numerical_gradient(lambda: 0.0, np.ones(2), eps=0), ValueError, r"eps must be a positive number; got 0"),
-    "eps a string": (lambda: numerical_gradient(lambda: 0.0, np.ones(2), eps="1e-6"), TypeError, r"eps must be a positive number; got str"),
-    "f returns an array": (lambda: numerical_gradient(lambda: np.ones(2), np.ones(2)), ValueError, r"f must return a single number"),
-    "shapes differ": (lambda: max_relative_error(np.ones(2), np.ones(3)), ValueError, r"analytic and numeric must have the same shape"),
-    "grads keys": (lambda: gradient_errors(lambda: 0.0, {"a": np.ones(1)}, {"b": np.ones(1)}), ValueError, r"grads must have exactly the keys \['a'\]"),
+    "array integer": (
+        lambda: numerical_gradient(lambda: 0.0, np.ones(2, int)),
+        TypeError,
+        r"array must have a floating-point dtype",
+    ),
+    "eps zero": (
+        lambda: numerical_gradient(lambda: 0.0, np.ones(2), eps=0),
+        ValueError,
+        r"eps must be a positive number; got 0",
+    ),
+    "eps a string": (
+        lambda: numerical_gradient(lambda: 0.0, np.ones(2), eps="1e-6"),
+        TypeError,
+        r"eps must be a positive number; got str",
+    ),
+    "f returns an array": (
+        lambda: numerical_gradient(lambda: np.ones(2), np.ones(2)),
+        ValueError,
+        r"f must return a single number",
+    ),
+    "shapes differ": (
+        lambda: max_relative_error(np.ones(2), np.ones(3)),
+        ValueError,
+        r"analytic and numeric must have the same shape",
+    ),
+    "grads keys": (
+        lambda: gradient_errors(lambda: 0.0, {"a": np.ones(1)}, {"b": np.ones(1)}),
+        ValueError,
+        r"grads must have exactly the keys \['a'\]",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from small_models import V, small_lstm
 from torch.nn import functional as F
 
 import lstmlib.nn
@@ -14,7 +15,6 @@ from lstmlib.data.shakespeare import consecutive_windows
 from lstmlib.metrics import bits_per_char, lstm_cross_entropy
 from lstmlib.models import CharLSTM, CharLSTMConfig, CharNGram
 from lstmlib.train import seed_everything, train, truncated_bptt_loss
-from small_models import V, small_lstm
 
 RNG = np.random.default_rng(0)
 TEXT = RNG.integers(0, 4, size=2000)  # uses 4 of the 6 ids: the other two are never seen
@@ -70,18 +70,33 @@ def test_fit_orders_matches_fitting_each_order_alone():
         assert np.array_equal(m.log_probs(HELD_OUT), alone.log_probs(HELD_OUT))
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: CharNGram(0, V), ValueError, r"order must be a positive int \(>= 1\); got 0"),
-    (lambda: CharNGram(2.0, V), TypeError, r"order must be a positive int; got float"),
-    (lambda: CharNGram(11, 75), ValueError, r"order must keep vocab_size \*\* order below 2 \*\* 63 .*largest order: 10"),
-    (lambda: CharNGram(2, 1), ValueError, r"vocab_size must be at least 2; got 1"),
-    (lambda: CharNGram(2, V).fit(np.array([0, 6])), ValueError, r"ids must hold ids in \[0, 5\]; got values from 0 to 6"),
-    (lambda: CharNGram(2, V).fit(TEXT.astype(float)), TypeError, r"ids must have an integer dtype; got float64"),
-    (lambda: CharNGram(2, V).fit(list(TEXT)), TypeError, r"ids must be a NumPy array of token ids \(N,\); got list"),
-    (lambda: CharNGram(3, V).fit(TEXT[:2]), ValueError, r"ids must hold at least 3 token\(s\); got 2"),
-    (lambda: CharNGram(2, V).log_probs(TEXT), RuntimeError, r"not fitted yet; call fit\(ids\) first"),
-    (lambda: CharNGram(2, V).fit(TEXT).log_probs(TEXT[:1]), ValueError, r"ids must hold at least 2 token"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: CharNGram(0, V), ValueError, r"order must be a positive int \(>= 1\); got 0"),
+        (lambda: CharNGram(2.0, V), TypeError, r"order must be a positive int; got float"),
+        (
+            lambda: CharNGram(11, 75),
+            ValueError,
+            r"order must keep vocab_size \*\* order below 2 \*\* 63 .*largest order: 10",
+        ),
+        (lambda: CharNGram(2, 1), ValueError, r"vocab_size must be at least 2; got 1"),
+        (
+            lambda: CharNGram(2, V).fit(np.array([0, 6])),
+            ValueError,
+            r"ids must hold ids in \[0, 5\]; got values from 0 to 6",
+        ),
+        (lambda: CharNGram(2, V).fit(TEXT.astype(float)), TypeError, r"ids must have an integer dtype; got float64"),
+        (
+            lambda: CharNGram(2, V).fit(list(TEXT)),
+            TypeError,
+            r"ids must be a NumPy array of token ids \(N,\); got list",
+        ),
+        (lambda: CharNGram(3, V).fit(TEXT[:2]), ValueError, r"ids must hold at least 3 token\(s\); got 2"),
+        (lambda: CharNGram(2, V).log_probs(TEXT), RuntimeError, r"not fitted yet; call fit\(ids\) first"),
+        (lambda: CharNGram(2, V).fit(TEXT).log_probs(TEXT[:1]), ValueError, r"ids must hold at least 2 token"),
+    ],
+)
 def test_ngram_rejects_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -109,16 +124,20 @@ def test_config_rebuilds_the_same_architecture():
     assert model.config == CharLSTMConfig(V, embed_size=4, hidden_size=8, num_layers=2, forget_bias=0.5)
     twin = CharLSTM.from_config(model.config)
     assert {k: v.shape for k, v in twin.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
-    assert CharLSTMConfig(V).to_dict() == dict(vocab_size=V, embed_size=32, hidden_size=256, num_layers=1,
-                                               forget_bias=1.0)
+    assert CharLSTMConfig(V).to_dict() == dict(
+        vocab_size=V, embed_size=32, hidden_size=256, num_layers=1, forget_bias=1.0
+    )
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: CharLSTMConfig(0), ValueError, r"vocab_size must be a positive int \(>= 1\); got 0"),
-    (lambda: CharLSTM(V, hidden_size=2.5), TypeError, r"hidden_size must be a positive int; got float 2.5"),
-    (lambda: CharLSTM(V, num_layers=0), ValueError, r"num_layers must be a positive int \(>= 1\); got 0"),
-    (lambda: CharLSTM.from_config({"vocab_size": V}), TypeError, r"config must be a CharLSTMConfig; got dict"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: CharLSTMConfig(0), ValueError, r"vocab_size must be a positive int \(>= 1\); got 0"),
+        (lambda: CharLSTM(V, hidden_size=2.5), TypeError, r"hidden_size must be a positive int; got float 2.5"),
+        (lambda: CharLSTM(V, num_layers=0), ValueError, r"num_layers must be a positive int \(>= 1\); got 0"),
+        (lambda: CharLSTM.from_config({"vocab_size": V}), TypeError, r"config must be a CharLSTMConfig; got dict"),
+    ],
+)
 def test_char_lstm_rejects_bad_sizes(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -133,12 +152,18 @@ def test_carrying_the_state_equals_reading_the_whole_text():
     assert torch.allclose(torch.cat([first, second]), whole, atol=1e-6)
 
 
-@pytest.mark.parametrize("x, error, match", [
-    (TEXT[:10].reshape(5, 2), TypeError, r"x must be a torch.Tensor of token ids \(T, B\); got ndarray"),
-    (torch.zeros(5, dtype=torch.int64), ValueError,
-     r"x must have 2 dimensions \(T, B\); got 1 dimensions with shape \(5,\)"),
-    (torch.zeros(5, 2), TypeError, r"x must have dtype int64 \(token ids\); got float32"),
-])
+@pytest.mark.parametrize(
+    "x, error, match",
+    [
+        (TEXT[:10].reshape(5, 2), TypeError, r"x must be a torch.Tensor of token ids \(T, B\); got ndarray"),
+        (
+            torch.zeros(5, dtype=torch.int64),
+            ValueError,
+            r"x must have 2 dimensions \(T, B\); got 1 dimensions with shape \(5,\)",
+        ),
+        (torch.zeros(5, 2), TypeError, r"x must have dtype int64 \(token ids\); got float32"),
+    ],
+)
 def test_char_lstm_rejects_bad_input(x, error, match):
     with pytest.raises(error, match=match):
         small_lstm()(x)
@@ -167,6 +192,9 @@ def test_an_lstm_learns_a_periodic_text_with_truncated_bptt():
 
 
 def test_truncated_bptt_loss_needs_a_next_token_model():
-    with pytest.raises(TypeError, match=r"model must be a next-token model \(a torch.nn.Module with an int vocab_size"
-                                        r".*got Linear"):
+    with pytest.raises(
+        TypeError,
+        match=r"model must be a next-token model \(a torch.nn.Module with an int vocab_size"
+        r".*got Linear",
+    ):
         truncated_bptt_loss(torch.nn.Linear(2, 2), iter([]))

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from small_models import V, small_lstm
 from torch.nn import functional as F
 
 from lstmlib.metrics import bits_per_char, lstm_cross_entropy, lstm_log_probs
-from small_models import V, small_lstm
 
 HELD_OUT = np.random.default_rng(1).integers(0, V, size=300)
 

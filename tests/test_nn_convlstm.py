@@ -11,9 +11,9 @@ in tests/contract/.
 import numpy as np
 import pytest
 import torch
+from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 import lstmlib.nn as lnn
-from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 T, B, C, Hc, H, W = 3, 2, 2, 3, 4, 5
 TOL = 1e-10

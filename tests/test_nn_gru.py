@@ -10,9 +10,9 @@ import math
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
+from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 import lstmlib.nn as lnn
-from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 T, B, D, H = 5, 4, 3, 4

@@ -10,9 +10,9 @@ import math
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
+from twins import one_thread  # noqa: F401  (one_thread is an autouse fixture)
 
 import lstmlib.nn as lnn
-from twins import one_thread  # noqa: F401  (one_thread is an autouse fixture)
 
 
 def test_projections_are_rejected():

@@ -11,10 +11,10 @@ CUDA -- is checked in tests/contract/.
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
+from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 import lstmlib.nn as lnn
 from lstmlib.nn.peephole import PeepholeLSTMSequence
-from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 T, B, D, H = 5, 4, 3, 4
@@ -93,8 +93,8 @@ def max_diffs(a, b, keys=None):
 # layers, directions, layouts, bias and packing: the layout grid itself is the contract's
 GRID = [(1, False, False, True, False), (2, True, True, True, True), (3, True, False, False, False),
         (2, False, True, False, True), (1, True, False, True, True)]
-IDS = [f"L{l}-{'bi' if bi else 'uni'}-{'bf' if bf else 'tf'}-{'b' if b else 'nob'}-{'packed' if p else 'padded'}"
-       for l, bi, bf, b, p in GRID]
+IDS = [f"L{n}-{'bi' if bi else 'uni'}-{'bf' if bf else 'tf'}-{'b' if b else 'nob'}-{'packed' if p else 'padded'}"
+       for n, bi, bf, b, p in GRID]
 
 
 @pytest.mark.parametrize("num_layers, bidirectional, batch_first, bias, packed", GRID, ids=IDS)

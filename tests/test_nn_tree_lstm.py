@@ -8,10 +8,10 @@ is checked in tests/contract/test_trees.py.
 import numpy as np
 import pytest
 import torch
+from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 import lstmlib.nn as lnn
 from lstmlib.trees import merge_trees, random_tree
-from twins import one_thread, randomize  # noqa: F401  (one_thread is an autouse fixture)
 
 KINDS = ["child-sum", "n-ary"]
 

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from book_files import ROOT
+
 from lstmlib import pretrained
 from lstmlib.metrics import bits_per_char, lstm_cross_entropy
 from lstmlib.models import CharLSTM

@@ -55,7 +55,9 @@ def test_cell_gradients_match_central_differences(B, D, H, bias):
 
     _, cache = gru_cell_forward(params, x_t, h_prev)
     dparams, dx_t, dh_prev = gru_cell_backward(params, cache, R_h)
-    errors = gradient_errors(loss, {**params, "x_t": x_t, "h_prev": h_prev}, {**dparams, "x_t": dx_t, "h_prev": dh_prev})
+    errors = gradient_errors(
+        loss, {**params, "x_t": x_t, "h_prev": h_prev}, {**dparams, "x_t": dx_t, "h_prev": dh_prev}
+    )
     assert max(errors.values()) < 1e-6, errors
 
 
@@ -94,7 +96,7 @@ def test_update_gate_saturated_open_copies_the_state():
     """z = 1 (a large update-gate bias): h_t = h_{t-1} at every step, and dL/dh0 = sum of dy."""
     T, B, D, H = 5, 2, 3, 4
     params, x, h0 = make_problem(T, B, D, H, seed=4)
-    params["bias_ih_l0"][H:2 * H] = 1e3
+    params["bias_ih_l0"][H : 2 * H] = 1e3
     y, h_T, cache = gru_forward(params, x, h0)
     assert np.array_equal(h_T, h0) and all(np.array_equal(y[t], h0) for t in range(T))
     dy = np.random.default_rng(0).standard_normal((T, B, H))
@@ -182,37 +184,89 @@ STEP = CACHE["steps"][0]
 CASES = {
     "x feature size": (lambda: gru_forward(P, X[..., :3]), ValueError, r"x must have D=4 along axis 2 .* \(D=3\)"),
     "x empty": (lambda: gru_forward(P, X[:0]), ValueError, r"x must hold at least one time step"),
-    "x float32": (lambda: gru_forward(P, X.astype(np.float32)), TypeError,
-                  r"x must have the dtype of params\['weight_ih_l0'\] \(float64\); got float32"),
-    "x nan": (lambda: gru_forward(P, np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X)), ValueError,
-              r"x must be finite; got 1 non-finite"),
-    "h0 wrong batch": (lambda: gru_forward(P, X, H0[:1]), ValueError, r"h0 must have shape \(B, H\) = \(2, 5\); got \(1, 5\)"),
-    "h0 given an (h, c) tuple": (lambda: gru_forward(P, X, (H0, H0)), TypeError,
-                                 r"h0 must be one array \(B, H\), not a tuple: the GRU has no cell state"),
-    "lstm params": (lambda: gru_forward(init_lstm_params(D, H, rng=0), X), ValueError,
-                    r"params\['weight_hh_l0'\] must have shape \(3H, H\) = \(15, 5\); got \(20, 5\)"),
-    "params one bias only": (lambda: gru_forward({k: v for k, v in P.items() if k != "bias_hh_l0"}, X), ValueError,
-                             r"params must have exactly the keys .*missing \['bias_hh_l0'\]"),
-    "bias shape": (lambda: gru_forward({**P, "bias_ih_l0": P["bias_ih_l0"][:-1]}, X), ValueError,
-                   r"params\['bias_ih_l0'\] must have shape \(3H,\) = \(15,\); got \(14,\)"),
-    "dy wrong shape": (lambda: gru_backward(P, CACHE, Y[..., :4]), ValueError,
-                       r"dy must have shape \(T, B, H\) = \(3, 2, 5\); got \(3, 2, 4\)"),
+    "x float32": (
+        lambda: gru_forward(P, X.astype(np.float32)),
+        TypeError,
+        r"x must have the dtype of params\['weight_ih_l0'\] \(float64\); got float32",
+    ),
+    "x nan": (
+        lambda: gru_forward(P, np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X)),
+        ValueError,
+        r"x must be finite; got 1 non-finite",
+    ),
+    "h0 wrong batch": (
+        lambda: gru_forward(P, X, H0[:1]),
+        ValueError,
+        r"h0 must have shape \(B, H\) = \(2, 5\); got \(1, 5\)",
+    ),
+    "h0 given an (h, c) tuple": (
+        lambda: gru_forward(P, X, (H0, H0)),
+        TypeError,
+        r"h0 must be one array \(B, H\), not a tuple: the GRU has no cell state",
+    ),
+    "lstm params": (
+        lambda: gru_forward(init_lstm_params(D, H, rng=0), X),
+        ValueError,
+        r"params\['weight_hh_l0'\] must have shape \(3H, H\) = \(15, 5\); got \(20, 5\)",
+    ),
+    "params one bias only": (
+        lambda: gru_forward({k: v for k, v in P.items() if k != "bias_hh_l0"}, X),
+        ValueError,
+        r"params must have exactly the keys .*missing \['bias_hh_l0'\]",
+    ),
+    "bias shape": (
+        lambda: gru_forward({**P, "bias_ih_l0": P["bias_ih_l0"][:-1]}, X),
+        ValueError,
+        r"params\['bias_ih_l0'\] must have shape \(3H,\) = \(15,\); got \(14,\)",
+    ),
+    "dy wrong shape": (
+        lambda: gru_backward(P, CACHE, Y[..., :4]),
+        ValueError,
+        r"dy must have shape \(T, B, H\) = \(3, 2, 5\); got \(3, 2, 4\)",
+    ),
     "dh_T as a tuple": (lambda: gru_backward(P, CACHE, Y, (H0,)), TypeError, r"dh_T must be a NumPy array"),
     "dh_T nan": (lambda: gru_backward(P, CACHE, Y, np.full((B, H), np.nan)), ValueError, r"dh_T must be finite"),
-    "lstm cache": (lambda: gru_backward(P, lstm_forward(init_lstm_params(D, H, rng=0), X)[2], Y), ValueError,
-                   r"cache\['steps'\]\[0\] must have exactly the keys .*missing \['r', 'z', 'n', 'a_hn'\]"),
-    "cache not a dict": (lambda: gru_backward(P, [STEP], Y), TypeError, r"cache must be the cache dict returned by gru_forward"),
-    "cell cache keys": (lambda: gru_cell_backward(P, {k: v for k, v in STEP.items() if k != "a_hn"}, H0), ValueError,
-                        r"cache must have exactly the keys .*missing \['a_hn'\]"),
-    "cell cache of another size": (lambda: gru_cell_backward(init_gru_params(D, H + 1, rng=0), STEP, H0), ValueError,
-                                   r"cache\['h_prev'\] must have shape \(B, H\) = \(2, 6\); got \(2, 5\)"),
+    "lstm cache": (
+        lambda: gru_backward(P, lstm_forward(init_lstm_params(D, H, rng=0), X)[2], Y),
+        ValueError,
+        r"cache\['steps'\]\[0\] must have exactly the keys .*missing \['r', 'z', 'n', 'a_hn'\]",
+    ),
+    "cache not a dict": (
+        lambda: gru_backward(P, [STEP], Y),
+        TypeError,
+        r"cache must be the cache dict returned by gru_forward",
+    ),
+    "cell cache keys": (
+        lambda: gru_cell_backward(P, {k: v for k, v in STEP.items() if k != "a_hn"}, H0),
+        ValueError,
+        r"cache must have exactly the keys .*missing \['a_hn'\]",
+    ),
+    "cell cache of another size": (
+        lambda: gru_cell_backward(init_gru_params(D, H + 1, rng=0), STEP, H0),
+        ValueError,
+        r"cache\['h_prev'\] must have shape \(B, H\) = \(2, 6\); got \(2, 5\)",
+    ),
     "cell x_t rank": (lambda: gru_cell_forward(P, X, H0), ValueError, r"x_t must have 2 dimensions \(B, D\)"),
-    "cell h_prev batch": (lambda: gru_cell_forward(P, X[0], H0[:1]), ValueError,
-                          r"h_prev must have shape \(B, H\) = \(2, 5\); got \(1, 5\)"),
-    "cell dh float32": (lambda: gru_cell_backward(P, STEP, H0.astype(np.float32)), TypeError, r"dh must have the dtype"),
-    "init hidden_size zero": (lambda: init_gru_params(D, 0), ValueError, r"hidden_size must be a positive int \(>= 1\); got 0"),
-    "init dtype integer": (lambda: init_gru_params(D, H, dtype=np.int64), TypeError,
-                           r"dtype must be a floating-point NumPy dtype .*got int64"),
+    "cell h_prev batch": (
+        lambda: gru_cell_forward(P, X[0], H0[:1]),
+        ValueError,
+        r"h_prev must have shape \(B, H\) = \(2, 5\); got \(1, 5\)",
+    ),
+    "cell dh float32": (
+        lambda: gru_cell_backward(P, STEP, H0.astype(np.float32)),
+        TypeError,
+        r"dh must have the dtype",
+    ),
+    "init hidden_size zero": (
+        lambda: init_gru_params(D, 0),
+        ValueError,
+        r"hidden_size must be a positive int \(>= 1\); got 0",
+    ),
+    "init dtype integer": (
+        lambda: init_gru_params(D, H, dtype=np.int64),
+        TypeError,
+        r"dtype must be a floating-point NumPy dtype .*got int64",
+    ),
 }
 
 

@@ -43,6 +43,7 @@ def without_peepholes(params):
 
 # ---- gradient checks ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("T, B, D, H", SHAPES)
 def test_layer_gradients_match_central_differences(T, B, D, H, bias):
@@ -82,6 +83,7 @@ def test_cell_gradients_match_central_differences(B, D, H, bias):
 
 
 # ---- the LSTM is the special case w_ci = w_cf = w_co = 0 --------------------------------
+
 
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("T, B, D, H", SHAPES)
@@ -130,6 +132,7 @@ def test_each_peephole_reads_the_cell_it_should(key, gate):
 
 
 # ---- init, layer = looped cell, dtypes ---------------------------------------------------
+
 
 def test_init_keys_shapes_range_and_lstm_part():
     D, H = 3, 5
@@ -185,59 +188,108 @@ _, _, LSTM_CACHE = lstm_forward(without_peepholes(P), X, S)
 
 BAD = {
     "lstm params (no peepholes)": (
-        lambda: peephole_forward(without_peepholes(P), X), ValueError,
-        r"params must have exactly the keys .*missing \['weight_ci_l0', 'weight_cf_l0', 'weight_co_l0'\]"),
+        lambda: peephole_forward(without_peepholes(P), X),
+        ValueError,
+        r"params must have exactly the keys .*missing \['weight_ci_l0', 'weight_cf_l0', 'weight_co_l0'\]",
+    ),
     "one peephole misspelt": (
-        lambda: peephole_forward({**without_peepholes(P), "weight_ci_l0": P["weight_ci_l0"],
-                                  "weight_cf_l0": P["weight_cf_l0"], "weight_co": P["weight_co_l0"]}, X),
-        ValueError, r"missing \['weight_co_l0'\], unexpected \['weight_co'\]"),
+        lambda: peephole_forward(
+            {
+                **without_peepholes(P),
+                "weight_ci_l0": P["weight_ci_l0"],
+                "weight_cf_l0": P["weight_cf_l0"],
+                "weight_co": P["weight_co_l0"],
+            },
+            X,
+        ),
+        ValueError,
+        r"missing \['weight_co_l0'\], unexpected \['weight_co'\]",
+    ),
     "peephole wrong size": (
-        lambda: peephole_forward({**P, "weight_cf_l0": P["weight_cf_l0"][:4]}, X), ValueError,
-        r"params\['weight_cf_l0'\] must have shape \(H,\) = \(5,\); got \(4,\)"),
+        lambda: peephole_forward({**P, "weight_cf_l0": P["weight_cf_l0"][:4]}, X),
+        ValueError,
+        r"params\['weight_cf_l0'\] must have shape \(H,\) = \(5,\); got \(4,\)",
+    ),
     "peephole a matrix": (
-        lambda: peephole_forward({**P, "weight_co_l0": np.diag(P["weight_co_l0"])}, X), ValueError,
-        r"params\['weight_co_l0'\] must have 1 dimensions \(H,\); got 2"),
+        lambda: peephole_forward({**P, "weight_co_l0": np.diag(P["weight_co_l0"])}, X),
+        ValueError,
+        r"params\['weight_co_l0'\] must have 1 dimensions \(H,\); got 2",
+    ),
     "peephole float32": (
-        lambda: peephole_forward({**P, "weight_ci_l0": P["weight_ci_l0"].astype(np.float32)}, X), TypeError,
-        r"params\['weight_ci_l0'\] must have the dtype of params\['weight_ih_l0'\] \(float64\); got float32"),
+        lambda: peephole_forward({**P, "weight_ci_l0": P["weight_ci_l0"].astype(np.float32)}, X),
+        TypeError,
+        r"params\['weight_ci_l0'\] must have the dtype of params\['weight_ih_l0'\] \(float64\); got float32",
+    ),
     "peephole nan": (
-        lambda: peephole_forward({**P, "weight_ci_l0": np.full(H, np.nan)}, X), ValueError,
-        r"params\['weight_ci_l0'\] must be finite; got 5 non-finite"),
+        lambda: peephole_forward({**P, "weight_ci_l0": np.full(H, np.nan)}, X),
+        ValueError,
+        r"params\['weight_ci_l0'\] must be finite; got 5 non-finite",
+    ),
     "peephole torch tensor": (
-        lambda: peephole_forward({**P, "weight_co_l0": torch.from_numpy(P["weight_co_l0"])}, X), TypeError,
-        r"params\['weight_co_l0'\] must be a NumPy array"),
+        lambda: peephole_forward({**P, "weight_co_l0": torch.from_numpy(P["weight_co_l0"])}, X),
+        TypeError,
+        r"params\['weight_co_l0'\] must be a NumPy array",
+    ),
     "x feature size": (lambda: peephole_forward(P, X[..., :3]), ValueError, r"x must have D=4 .* \(D=3\)"),
     "x empty": (lambda: peephole_forward(P, X[:0]), ValueError, r"x must hold at least one time step"),
     "c0 wrong shape": (
-        lambda: peephole_forward(P, X, (S[0], S[1][:, :4])), ValueError,
-        r"c0 \(state\[1\]\) must have shape \(B, H\) = \(2, 5\); got \(2, 4\)"),
+        lambda: peephole_forward(P, X, (S[0], S[1][:, :4])),
+        ValueError,
+        r"c0 \(state\[1\]\) must have shape \(B, H\) = \(2, 5\); got \(2, 4\)",
+    ),
     "dy wrong shape": (
-        lambda: peephole_backward(P, CACHE, Y[:2]), ValueError, r"dy must have shape \(T, B, H\) = \(3, 2, 5\)"),
+        lambda: peephole_backward(P, CACHE, Y[:2]),
+        ValueError,
+        r"dy must have shape \(T, B, H\) = \(3, 2, 5\)",
+    ),
     "dstate_T not a tuple": (
-        lambda: peephole_backward(P, CACHE, Y, S[0]), TypeError, r"dstate_T must be None or a tuple \('dh_T', 'dc_T'\)"),
+        lambda: peephole_backward(P, CACHE, Y, S[0]),
+        TypeError,
+        r"dstate_T must be None or a tuple \('dh_T', 'dc_T'\)",
+    ),
     "dc_T nan": (
-        lambda: peephole_backward(P, CACHE, Y, (S[0], np.full((B, H), np.nan))), ValueError,
-        r"dc_T \(dstate_T\[1\]\) must be finite"),
+        lambda: peephole_backward(P, CACHE, Y, (S[0], np.full((B, H), np.nan))),
+        ValueError,
+        r"dc_T \(dstate_T\[1\]\) must be finite",
+    ),
     "cache not a dict": (
-        lambda: peephole_backward(P, [CACHE], Y), TypeError, r"cache must be the cache dict returned by peephole_forward"),
+        lambda: peephole_backward(P, [CACHE], Y),
+        TypeError,
+        r"cache must be the cache dict returned by peephole_forward",
+    ),
     "lstm cache with peephole params is fine, a cache of another size is not": (
-        lambda: peephole_backward(init_peephole_params(D, H + 1, rng=0), LSTM_CACHE, Y), ValueError,
-        r"cache\['steps'\]\[0\]\['h_prev'\] must have shape"),
+        lambda: peephole_backward(init_peephole_params(D, H + 1, rng=0), LSTM_CACHE, Y),
+        ValueError,
+        r"cache\['steps'\]\[0\]\['h_prev'\] must have shape",
+    ),
     "cell x_t rank": (lambda: peephole_cell_forward(P, X, *S), ValueError, r"x_t must have 2 dimensions \(B, D\)"),
     "cell c_prev nan": (
-        lambda: peephole_cell_forward(P, X[0], S[0], np.full((B, H), np.nan)), ValueError, r"c_prev must be finite"),
+        lambda: peephole_cell_forward(P, X[0], S[0], np.full((B, H), np.nan)),
+        ValueError,
+        r"c_prev must be finite",
+    ),
     "cell cache keys": (
-        lambda: peephole_cell_backward(P, {k: v for k, v in STEP.items() if k != "c"}, *S), ValueError,
-        r"cache must have exactly the keys .*missing \['c'\]"),
+        lambda: peephole_cell_backward(P, {k: v for k, v in STEP.items() if k != "c"}, *S),
+        ValueError,
+        r"cache must have exactly the keys .*missing \['c'\]",
+    ),
     "cell cache not a dict": (
-        lambda: peephole_cell_backward(P, None, *S), TypeError,
-        r"cache must be the cache dict returned by peephole_cell_forward"),
+        lambda: peephole_cell_backward(P, None, *S),
+        TypeError,
+        r"cache must be the cache dict returned by peephole_cell_forward",
+    ),
     "cell dh wrong shape": (
-        lambda: peephole_cell_backward(P, STEP, S[0][:, :4], S[1]), ValueError, r"dh must have shape \(B, H\) = \(2, 5\)"),
+        lambda: peephole_cell_backward(P, STEP, S[0][:, :4], S[1]),
+        ValueError,
+        r"dh must have shape \(B, H\) = \(2, 5\)",
+    ),
     "init hidden_size zero": (lambda: init_peephole_params(D, 0), ValueError, r"hidden_size must be a positive int"),
     "init rng string": (lambda: init_peephole_params(D, H, rng="7"), TypeError, r"rng must be None, an int seed"),
     "init dtype integer": (
-        lambda: init_peephole_params(D, H, dtype=np.int32), TypeError, r"dtype must be a floating-point NumPy dtype"),
+        lambda: init_peephole_params(D, H, dtype=np.int32),
+        TypeError,
+        r"dtype must be a floating-point NumPy dtype",
+    ),
 }
 
 

@@ -48,7 +48,9 @@ def test_cell_gradients_match_central_differences(B, D, H, bias):
 
     _, cache = rnn_cell_forward(params, x_t, h_prev)
     dparams, dx_t, dh_prev = rnn_cell_backward(params, cache, R_h)
-    errors = gradient_errors(loss, {**params, "x_t": x_t, "h_prev": h_prev}, {**dparams, "x_t": dx_t, "h_prev": dh_prev})
+    errors = gradient_errors(
+        loss, {**params, "x_t": x_t, "h_prev": h_prev}, {**dparams, "x_t": dx_t, "h_prev": dh_prev}
+    )
     assert max(errors.values()) < 1e-6, errors
 
 

@@ -14,8 +14,8 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from book_files import ROOT
+
 from lstmlib.reference import lstm_cell_forward
 from lstmlib.widgets.gate_explorer import (
     DEFAULT_VALUES,
@@ -30,8 +30,11 @@ from lstmlib.widgets.gate_explorer import (
 
 NODE = shutil.which("node")
 SCRIPTS = ROOT / "_ext" / "lstmbook" / "static" / "lstmbook"
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs, or .ci/install-browser): "
-                                "the JavaScript cell is not run under node")
+pytestmark = pytest.mark.skipif(
+    NODE is None,
+    reason="node is not installed (apt-get install nodejs, or .ci/install-browser): "
+    "the JavaScript cell is not run under node",
+)
 
 # Reads {"function": ..., "calls": [[args...], ...]} on stdin, prints the results as JSON.
 RUNNER = """
@@ -51,8 +54,13 @@ process.stdin.on("end", () => {
 
 def run_js(function: str, calls: list[list]) -> list:
     """``function(*args)`` in node for each ``args`` of ``calls``."""
-    result = subprocess.run([NODE, "-e", RUNNER, str(SCRIPTS)], input=json.dumps({"function": function, "calls": calls}),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [NODE, "-e", RUNNER, str(SCRIPTS)],
+        input=json.dumps({"function": function, "calls": calls}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

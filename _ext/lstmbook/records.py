@@ -10,7 +10,7 @@ reads "not recorded", never a guess.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 NOT_RECORDED = "not recorded"
@@ -33,7 +33,7 @@ def date_text(record: dict) -> str:
     stamp = record.get("executed_at")
     if stamp is None:
         return NOT_RECORDED
-    return datetime.fromisoformat(stamp).astimezone(timezone.utc).date().isoformat()
+    return datetime.fromisoformat(stamp).astimezone(UTC).date().isoformat()
 
 
 def status_text(record: dict) -> str:

@@ -61,7 +61,7 @@ DIGIT_SPLITS = ("train", "test", "all")
 _N_TRAIN = 1437  # the first 80 % of sklearn's 1797 digits; the last 360 are the test split
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits

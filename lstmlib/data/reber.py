@@ -53,7 +53,8 @@ NumPy, so thousands of strings take milliseconds.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -38,8 +38,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -135,7 +135,7 @@ def _clean_line(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _speeches(play: str) -> tuple[tuple[str | None, str], ...]:
     """The play as ``(speaker or None, speech)`` pairs, directions and headings removed."""
     markdown = (_plays_root() / _catalogue()[play] / f"{play}.md").read_text(encoding="utf-8")

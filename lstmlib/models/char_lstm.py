@@ -68,7 +68,7 @@ class CharLSTM(nn.Module):
                 getattr(self.lstm, f"bias_ih_l{layer}")[hidden_size:2 * hidden_size] += forget_bias
 
     @classmethod
-    def from_config(cls, config: CharLSTMConfig) -> "CharLSTM":
+    def from_config(cls, config: CharLSTMConfig) -> CharLSTM:
         """A fresh model of the sizes in ``config``."""
         check_array_type("config", config, CharLSTMConfig, "a CharLSTMConfig")
         return cls(**config.to_dict())

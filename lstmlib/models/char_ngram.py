@@ -95,14 +95,14 @@ class CharNGram:
         fitted = "fitted" if self.tables is not None else "not fitted"
         return f"CharNGram(order={self.order}, vocab_size={self.vocab_size}, {fitted})"
 
-    def fit(self, ids: np.ndarray) -> "CharNGram":
+    def fit(self, ids: np.ndarray) -> CharNGram:
         """Count the n-grams of the training ids ``(N,)``; returns ``self``."""
         ids = check_token_ids("ids", ids, vocab_size=self.vocab_size, min_tokens=self.order)
         self.tables = _kneser_ney_tables(_count_ngrams(ids, self.vocab_size, self.order), self.vocab_size)
         return self
 
     @classmethod
-    def fit_orders(cls, ids: np.ndarray, vocab_size: int, max_order: int) -> list["CharNGram"]:
+    def fit_orders(cls, ids: np.ndarray, vocab_size: int, max_order: int) -> list[CharNGram]:
         """Models of every order ``1 .. max_order`` fitted to ``ids``, counting the n-grams only once."""
         largest = cls(max_order, vocab_size)
         ids = check_token_ids("ids", ids, vocab_size=largest.vocab_size, min_tokens=largest.order)

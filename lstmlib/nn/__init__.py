@@ -19,8 +19,8 @@
   (``LSTMLIB_FAST_PATHS=0``, ``fast_paths.set_enabled(False)``) that turns them all off.
 """
 
-from .coupled import CoupledLSTM, CoupledLSTMCell, coupled_cell, coupled_sequence
 from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence
+from .coupled import CoupledLSTM, CoupledLSTMCell, coupled_cell, coupled_sequence
 from .gru import GRU, GRUCell, gru_cell, gru_sequence
 from .init import set_forget_bias
 from .lstm import LSTM, LSTMCell, lstm_cell, lstm_sequence

@@ -170,7 +170,7 @@ class ConvLSTMSequence(torch.autograd.Function):
     def backward(ctx: Any, dy, dh_n, dc_n):  # type: ignore[override]
         x, weight_ih, acts, cs, tanh_c, y, h_0, weight_hh, w_ci, w_cf, w_co, mask = ctx.saved_tensors
         T, B, G, H, W = acts.shape
-        Hc, padding, peephole = G // 4, _padding(weight_hh), w_ci is not None
+        padding, peephole = _padding(weight_hh), w_ci is not None
         i, f, g, o = acts.chunk(4, 2)  # (T, B, Hc, H, W) each
         c_prev, c = cs[:-1], cs[1:]
         # Local derivatives of all steps at once, outside the loop (σ' = s (1 - s), tanh' = 1 - t²):

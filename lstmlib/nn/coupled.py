@@ -34,7 +34,12 @@ from .lstm import lstm_backward_loop, recurrent_weight_gradient
 from .recurrent import RecurrentBase, RecurrentCellBase
 
 __all__ = [
-    "CoupledLSTM", "CoupledLSTMCell", "CoupledLSTMSequence", "coupled_cell", "coupled_sequence", "coupled_to_lstm_blocks",
+    "CoupledLSTM",
+    "CoupledLSTMCell",
+    "CoupledLSTMSequence",
+    "coupled_cell",
+    "coupled_sequence",
+    "coupled_to_lstm_blocks",
 ]
 
 GATES = 3  # i, g, o: the LSTM's blocks without f

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
 
 import torch
 from torch import nn
@@ -61,8 +60,12 @@ def set_forget_bias(module: nn.Module, value: float) -> nn.Module:
         raise TypeError(f"value must be a real number (the forget-gate bias); got {type(value).__name__} {value!r}")
     hidden_size = getattr(module, "hidden_size", None)
     if not isinstance(hidden_size, int):
-        raise TypeError(f"module must be an LSTM-style module with a hidden_size attribute; got {type(module).__name__}")
-    biases = {name: p for name, p in module.named_parameters() if name.split(".")[-1].startswith(("bias_ih", "bias_hh"))}
+        raise TypeError(
+            f"module must be an LSTM-style module with a hidden_size attribute; got {type(module).__name__}"
+        )
+    biases = {
+        name: p for name, p in module.named_parameters() if name.split(".")[-1].startswith(("bias_ih", "bias_hh"))
+    }
     if not biases:
         raise ValueError(
             f"module must have LSTM biases (bias_ih*/bias_hh*, gate order i, f, g, o); "

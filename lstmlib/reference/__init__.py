@@ -21,19 +21,19 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.conv2d import conv2d_backward, conv2d_forward
-from lstmlib.reference.coupled import (
-    coupled_backward,
-    coupled_cell_backward,
-    coupled_cell_forward,
-    coupled_forward,
-    init_coupled_params,
-)
 from lstmlib.reference.convlstm import (
     convlstm_backward,
     convlstm_cell_backward,
     convlstm_cell_forward,
     convlstm_forward,
     init_convlstm_params,
+)
+from lstmlib.reference.coupled import (
+    coupled_backward,
+    coupled_cell_backward,
+    coupled_cell_forward,
+    coupled_forward,
+    init_coupled_params,
 )
 from lstmlib.reference.gradcheck import (
     check_child_sum_tree_lstm_gradients,

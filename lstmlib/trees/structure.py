@@ -18,7 +18,8 @@ because :mod:`lstmlib.nn` validates the forest at every forward pass.
 from __future__ import annotations
 
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

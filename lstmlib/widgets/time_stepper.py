@@ -34,9 +34,9 @@ from collections.abc import Sequence
 from html import escape
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget_string import HTMLStyle
 import matplotlib
 import numpy as np
+from ipywidgets.widgets.widget_string import HTMLStyle
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image

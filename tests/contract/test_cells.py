@@ -11,7 +11,6 @@ import re
 
 import pytest
 import torch
-
 from twins import randomize
 
 from .harness import FINAL_NAMES, assert_close, make_problem, reference_run, rng_for

@@ -7,7 +7,6 @@ import re
 import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence
-
 from twins import randomize
 
 from .harness import assert_close, make_problem, reference_run, rng_for, run

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from twins import randomize
 
 from .harness import assert_close, random_forest, rng_for
