@@ -44,6 +44,7 @@ def scan_forward(cell_forward, params, x, state):
 
 def scan_backward(cell_backward, params, cache, dy, dstate):
     """Backpropagation through time: the cell's backward over reversed time.
+    Book: :eq:`bptt` (chapter I.3, How an LSTM unit works, step by step).
 
     dy: (T, *h.shape) = ∂L/∂y; dstate: ∂L/∂(final state), a tuple like the
     state (zeros when the loss does not use it). Returns ``dparams`` (keys of
