@@ -17,10 +17,15 @@
   packed sequences) every recurrent layer is built on.
 * :mod:`lstmlib.nn.fast_paths` -- the version-specific speed tricks, and the switch
   (``LSTMLIB_FAST_PATHS=0``, ``fast_paths.set_enabled(False)``) that turns them all off.
+* :mod:`lstmlib.nn.deploy` -- importing :mod:`lstmlib.nn` registers every module class
+  as a ``torch.load`` safe global (whole saved models load with ``weights_only=True``);
+  ``torch.export`` / ONNX / ``torch.compile`` trace a plain step-by-step path;
+  TorchScript raises :class:`TorchScriptUnsupported`, pointing to ``torch.export``.
 """
 
 from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence
 from .coupled import CoupledLSTM, CoupledLSTMCell, coupled_cell, coupled_sequence
+from .deploy import TorchScriptUnsupported, register_safe_globals
 from .gru import GRU, GRUCell, gru_cell, gru_sequence
 from .init import set_forget_bias
 from .lstm import LSTM, LSTMCell, lstm_cell, lstm_sequence
@@ -46,6 +51,7 @@ __all__ = [
     "RNNCell",
     "RecurrentBase",
     "RecurrentCellBase",
+    "TorchScriptUnsupported",
     "convlstm_cell",
     "convlstm_sequence",
     "coupled_cell",
@@ -60,3 +66,5 @@ __all__ = [
     "rnn_sequence",
     "set_forget_bias",
 ]
+
+register_safe_globals()  # every module class above: torch.load(path) of a whole saved model works

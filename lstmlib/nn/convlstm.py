@@ -28,6 +28,7 @@ from torch.nn import grad as conv_grad
 
 from .. import _checks
 from . import fast_paths
+from .deploy import NoTorchScript, refuse_jit_trace
 from .fast_paths import Tanh
 from .init import reset_uniform_
 from .recurrent import RecurrentBase
@@ -350,6 +351,11 @@ class ConvLSTM(RecurrentBase):
                                         params.get("bias_ih"), params.get("bias_hh"), peepholes, mask)
         return y, (h_n, c_n)
 
+    def cell(self, x, state, params):
+        peepholes = tuple(params[stem] for stem in PEEPHOLES) if self.peephole else None
+        return convlstm_cell(x, *state, params["weight_ih"], params["weight_hh"], params.get("bias_ih"),
+                             params.get("bias_hh"), peepholes)
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, kernel_size={self.kernel_size}"
         for name, default in (("num_layers", 1), ("batch_first", False), ("bias", True), ("peephole", False),
@@ -359,7 +365,7 @@ class ConvLSTM(RecurrentBase):
         return s
 
 
-class ConvLSTMCell(nn.Module):
+class ConvLSTMCell(NoTorchScript, nn.Module):
     """One ConvLSTM step: ``forward(input, hx=None) -> (h, c)``.
 
     ``input: (B, C, H, W)`` or unbatched ``(C, H, W)``; ``hx = (h_0, c_0)``, each
@@ -412,6 +418,7 @@ class ConvLSTMCell(nn.Module):
         return s
 
     def forward(self, input: Any, hx: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        refuse_jit_trace(self)
         _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor")
         _checks.check_rank("input", input, (4, 3), "(B, C, H, W), or (C, H, W) unbatched")
         layout = "(B, C, H, W)" if input.ndim == 4 else "(C, H, W)"

@@ -238,6 +238,10 @@ class CoupledLSTM(RecurrentBase):
         y, h_n, c_n = coupled_sequence(xw, h_0, c_0, params["weight_hh"], mask)
         return y, (h_n, c_n)
 
+    def cell(self, x, state, params):
+        return coupled_cell(x, *state, params["weight_ih"], params["weight_hh"], params.get("bias_ih"),
+                            params.get("bias_hh"))
+
 
 class CoupledLSTMCell(RecurrentCellBase):
     """One CIFG step, with the outputs of ``torch.nn.LSTMCell``: ``forward(input, hx=None) -> (h, c)``.

@@ -11,7 +11,10 @@ PyTorch versions:
   call of ``torch.ops.aten.convolution_backward``.
 
 The environment variable ``LSTMLIB_FAST_PATHS=0`` (read at import) turns every
-one of them off; :func:`set_enabled` does the same at run time, e.g. for a test
+one of them off, and they always step aside while ``torch.compile``,
+``torch.export`` or the ONNX exporter built on it traces the code
+(:func:`tracing`): those tracers need plain, differentiable PyTorch operations.
+:func:`set_enabled` turns them off at run time, e.g. for a test
 that runs once with the fast paths and once without. Each user asks
 :func:`enabled` once per sequence (when it builds its :class:`StepMatmul` or
 :class:`Tanh`, or once per backward pass in :func:`conv2d_input_grads`), so a
@@ -38,7 +41,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch.nn import grad as conv_grad
 
-__all__ = ["StepMatmul", "Tanh", "conv2d_input_grads", "disabled", "enabled", "set_enabled"]
+__all__ = ["StepMatmul", "Tanh", "conv2d_input_grads", "disabled", "enabled", "set_enabled", "tracing"]
 
 _ENV_VAR = "LSTMLIB_FAST_PATHS"
 
@@ -55,9 +58,21 @@ def _from_environment() -> bool:
 _enabled = _from_environment()
 
 
+def tracing() -> bool:
+    """Whether ``torch.compile`` or ``torch.export`` (and so ``torch.onnx.export(..., dynamo=True)``) is tracing now.
+
+    Under a tracer :mod:`lstmlib.nn` computes with plain, differentiable
+    PyTorch operations: no private oneDNN op, no ``out=`` kernel, no
+    hand-written backward (see ``RecurrentBase``); the tracer then sees every
+    operation and differentiates or exports the graph itself.
+    """
+    return torch.compiler.is_compiling()
+
+
 def enabled() -> bool:
-    """Whether the fast paths are in use (``LSTMLIB_FAST_PATHS``, or the last :func:`set_enabled`)."""
-    return _enabled
+    """Whether the fast paths are in use: switched on (``LSTMLIB_FAST_PATHS``, the last :func:`set_enabled`)
+    and not :func:`tracing`."""
+    return _enabled and not tracing()
 
 
 def set_enabled(flag: bool) -> bool:
@@ -149,7 +164,7 @@ class StepMatmul:
     def __init__(self, weight: torch.Tensor, batch: int) -> None:
         self.weight_t = weight.t()  # (K, G)
         self.packed = None
-        if (_enabled and weight.device.type == "cpu" and weight.dtype == torch.float32
+        if (enabled() and weight.device.type == "cpu" and weight.dtype == torch.float32
                 and weight.numel() >= _ONEDNN_MIN_WEIGHT_SIZE and torch.backends.mkldnn.is_available()
                 and _probe(ONEDNN_LINEAR, _onednn_linear_works)):
             self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), batch)
@@ -197,7 +212,7 @@ class Tanh:
     """
 
     def __init__(self, like: torch.Tensor) -> None:
-        self.via_sigmoid = _enabled and like.device.type == "cpu" and like.dtype in _TANH_VIA_SIGMOID_DTYPES
+        self.via_sigmoid = enabled() and like.device.type == "cpu" and like.dtype in _TANH_VIA_SIGMOID_DTYPES
         self.minus_one = torch.tensor(-1.0, dtype=like.dtype) if self.via_sigmoid else None
         # what tanh_of_scaled_ expects its argument multiplied by
         self.input_scale = 2 if self.via_sigmoid else 1
@@ -276,7 +291,7 @@ def conv2d_input_grads(
     no dilation, one group.
     """
     need_input, need_weight, need_bias = needs
-    if _enabled and need_bias and _probe(CONVOLUTION_BACKWARD, _convolution_backward_works):
+    if enabled() and need_bias and _probe(CONVOLUTION_BACKWARD, _convolution_backward_works):
         return torch.ops.aten.convolution_backward(
             dout, input, weight, [weight.shape[0]], [1, 1], list(padding), [1, 1], False, [0, 0], 1, list(needs)
         )

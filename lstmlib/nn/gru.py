@@ -235,6 +235,10 @@ class GRU(RecurrentBase):
         y, h_n = gru_sequence(xw, h_0, params["weight_hh"], bias_hn, mask)
         return y, (h_n,)
 
+    def cell(self, x, state, params):
+        return (gru_cell(x, *state, params["weight_ih"], params["weight_hh"], params.get("bias_ih"),
+                         params.get("bias_hh")),)
+
 
 class GRUCell(RecurrentCellBase):
     """One GRU step, a drop-in for ``torch.nn.GRUCell``: ``forward(input, hx=None) -> h``.

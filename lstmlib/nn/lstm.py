@@ -264,6 +264,10 @@ class LSTM(RecurrentBase):
         y, h_n, c_n = lstm_sequence(xw, h_0, c_0, params["weight_hh"], mask)
         return y, (h_n, c_n)
 
+    def cell(self, x, state, params):
+        return lstm_cell(x, *state, params["weight_ih"], params["weight_hh"], params.get("bias_ih"),
+                         params.get("bias_hh"))
+
 
 class LSTMCell(RecurrentCellBase):
     """One LSTM step, a drop-in for ``torch.nn.LSTMCell``.

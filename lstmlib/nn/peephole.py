@@ -248,6 +248,10 @@ class PeepholeLSTM(RecurrentBase):
         y, h_n, c_n = peephole_sequence(xw, h_0, c_0, params["weight_hh"], *peepholes, mask)
         return y, (h_n, c_n)
 
+    def cell(self, x, state, params):
+        return peephole_cell(x, *state, params["weight_ih"], params["weight_hh"], params["weight_ci"],
+                             params["weight_cf"], params["weight_co"], params.get("bias_ih"), params.get("bias_hh"))
+
 
 class PeepholeLSTMCell(RecurrentCellBase):
     """One peephole-LSTM step, with the arguments and outputs of ``torch.nn.LSTMCell``.

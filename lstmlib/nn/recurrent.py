@@ -7,6 +7,8 @@ LSTM, ConvLSTM) plugs into :class:`RecurrentBase` by declaring only
 * ``state_names``      -- ``("h_0",)``, or ``("h_0", "c_0")`` for a cell with a cell state;
 * ``parameter_shapes`` -- to add per-layer parameters (peepholes) or change them (convolutions);
 * ``run_layer``       -- run ONE layer in ONE direction over a whole sequence;
+* ``cell``            -- ONE step of one layer-direction with plain PyTorch operations (the book's
+  cell function): what tracers (``torch.compile``, ``torch.export``, ONNX) run instead of ``run_layer``;
 * ``state_dims``      -- only if a state is not a ``(H,)`` vector per sequence (ConvLSTM's maps);
 * ``input_axes``, ``state_axes`` -- only if one step's input is not a ``(D,)`` vector or a
   state not an ``(H,)`` vector: the names of their axes, for validation and messages
@@ -40,6 +42,8 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .. import _checks
+from . import fast_paths
+from .deploy import NoTorchScript, refuse_jit_trace
 from .init import reset_uniform_
 
 __all__ = ["RecurrentBase", "RecurrentCellBase", "reverse_in_time"]
@@ -77,7 +81,7 @@ def _check_common_args(input_size: Any, hidden_size: Any, bias: Any) -> tuple[in
     )
 
 
-class RecurrentBase(nn.Module):
+class RecurrentBase(NoTorchScript, nn.Module):
     """A stack of (optionally bidirectional) recurrent layers, ``torch.nn.RNNBase``-compatible.
 
     ``forward(input, hx=None)`` takes ``input: (T, B, D)`` (``(B, T, D)`` with
@@ -167,6 +171,38 @@ class RecurrentBase(nn.Module):
         """
         raise NotImplementedError
 
+    def cell(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, ...], params: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, ...]:
+        """One time step of one layer-direction, plain differentiable PyTorch operations.
+
+        ``x: (B, D_layer)``, each state ``(B, H)``, ``params`` as in :meth:`run_layer` -> the new states.
+        """
+        raise NotImplementedError
+
+    def run_layer_by_steps(
+        self,
+        x: torch.Tensor,
+        state: tuple[torch.Tensor, ...],
+        params: dict[str, torch.Tensor],
+        mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """:meth:`run_layer` as a Python loop over :meth:`cell`: what a tracer sees.
+
+        ``torch.compile`` and ``torch.export`` (hence the ONNX exporter) cannot
+        trace the fast kernels' ``out=`` and in-place steps with their
+        hand-written backward; this loop of plain operations they unroll and
+        differentiate (or export) themselves. Same arguments and results as :meth:`run_layer`.
+        """
+        outputs = []
+        for t in range(x.shape[0]):
+            new = self.cell(x[t], state, params)
+            if mask is not None:  # past a sequence's end the state stays frozen
+                new = tuple(torch.where(mask[t].view((-1,) + (1,) * (s.ndim - 1)), n, s) for n, s in zip(new, state))
+            state = new
+            outputs.append(state[0])
+        return torch.stack(outputs), state
+
     def state_dims(self, x: torch.Tensor) -> tuple[int, ...]:
         """Shape of one sequence's state, given the time-major input ``x``: ``(H,)``."""
         return (self.hidden_size,)
@@ -201,6 +237,7 @@ class RecurrentBase(nn.Module):
         return f"(B, T, {step})" if self.batch_first else f"(T, B, {step})"
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
+        refuse_jit_trace(self)
         x, lengths, is_batched = self._time_major_input(input)  # (T, B, D), (B,) or None
         states = self._initial_states(hx, x, is_batched, input)  # each (L*dirs, B, H)
         output, finals = self._run_stack(x, states, lengths)  # (T, B, dirs*H), each (L*dirs, B, H)
@@ -266,6 +303,7 @@ class RecurrentBase(nn.Module):
         if lengths is not None and bool((lengths < T).any()):
             mask = _time_mask(lengths, T, x.device)  # (T, B, 1)
             reverse_index = _reverse_index(lengths, T, x.device)  # (T, B)
+        run_layer = self.run_layer_by_steps if fast_paths.tracing() else self.run_layer
         initial = [s.unbind(0) for s in states]
         finals: list[list[torch.Tensor]] = [[] for _ in states]
         layer_input = x
@@ -275,7 +313,7 @@ class RecurrentBase(nn.Module):
                 k = layer * self.num_directions + direction  # h_n row: layer-major, direction-minor
                 state = tuple(s[k] for s in initial)
                 seq = layer_input if direction == 0 else reverse_in_time(layer_input, reverse_index)
-                y, final = self.run_layer(seq, state, self._layer_parameters(k), mask)  # (T, B, H)
+                y, final = run_layer(seq, state, self._layer_parameters(k), mask)  # (T, B, H)
                 outputs.append(y if direction == 0 else reverse_in_time(y, reverse_index))
                 for acc, s in zip(finals, final):
                     acc.append(s)
@@ -285,7 +323,7 @@ class RecurrentBase(nn.Module):
         return layer_input, tuple(torch.stack(acc, 0) for acc in finals)
 
 
-class RecurrentCellBase(nn.Module):
+class RecurrentCellBase(NoTorchScript, nn.Module):
     """One time step, ``torch.nn.RNNCellBase``-compatible: ``forward(input, hx=None)``.
 
     ``input: (B, D)`` or unbatched ``(D,)``; states ``(B, H)`` or ``(H,)``.
@@ -328,6 +366,7 @@ class RecurrentCellBase(nn.Module):
         raise NotImplementedError
 
     def forward(self, input: Any, hx: Any = None) -> Any:
+        refuse_jit_trace(self)
         _checks.check_array_type("input", input, torch.Tensor, "a torch.Tensor")
         _checks.check_rank("input", input, (2, 1), "(B, D), or (D,) unbatched")
         _checks.check_features("input", input, (2, 1), "(B, D)" if input.ndim == 2 else "(D,)",

@@ -160,6 +160,10 @@ class RNN(RecurrentBase):
         y, h_n = rnn_sequence(xw, h_0, params["weight_hh"], mask, self.nonlinearity)
         return y, (h_n,)
 
+    def cell(self, x, state, params):
+        return (rnn_cell(x, *state, params["weight_ih"], params["weight_hh"], params.get("bias_ih"),
+                         params.get("bias_hh"), self.nonlinearity),)
+
 
 class RNNCell(RecurrentCellBase):
     """One RNN step, a drop-in for ``torch.nn.RNNCell``: ``forward(input, hx=None) -> h``."""

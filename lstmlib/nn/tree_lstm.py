@@ -34,6 +34,7 @@ from torch.nn import functional as F
 
 from .. import _checks
 from ..trees import check_parent, node_heights
+from .deploy import NoTorchScript, refuse_jit_trace
 from .fast_paths import Tanh
 from .init import reset_uniform_
 
@@ -93,7 +94,7 @@ class LevelPlan:
         return slice(self.bounds[k] + 1, self.bounds[k + 1] + 1)
 
 
-class _TreeLSTMBase(nn.Module):
+class _TreeLSTMBase(NoTorchScript, nn.Module):
     """Parameters (registered like ``torch.nn.LSTMCell``'s), initialisation and input checks.
 
     ``n_ary``: the N-ary cell's number of child positions, None for the child-sum cell.
@@ -131,6 +132,7 @@ class _TreeLSTMBase(nn.Module):
 
     def _prepare(self, x: Any, parent: Any) -> tuple[torch.Tensor, LevelPlan]:
         """Validate ``x: (N, D)`` and ``parent: (N,)``; return every node's input projection and the plan."""
+        refuse_jit_trace(self)
         _checks.check_array_type("x", x, torch.Tensor, "a torch.Tensor (N, D) of node inputs")
         _checks.check_features("x", x, (2,), "(N, D)", self.input_size, self.weight_ih)
         if x.shape[0] == 0:
