@@ -5,6 +5,11 @@ message that names the argument, says what was expected and what arrived:
 ``ValueError`` for a wrong value or shape, ``TypeError`` for a wrong type or
 dtype. The helpers work on anything with ``.ndim``, ``.shape`` and ``.dtype``,
 so NumPy arrays and PyTorch tensors go through the same checks.
+
+A wrong shape or dtype of an array argument raises :class:`InputShapeError`
+or :class:`InputDtypeError`: a ``ValueError`` / ``TypeError`` that is also a
+``RuntimeError``, the type PyTorch raises for the same mistakes, so code
+written for ``torch.nn`` that catches ``RuntimeError`` catches ours too.
 """
 
 from __future__ import annotations
@@ -14,6 +19,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+
+class InputShapeError(ValueError, RuntimeError):
+    """An array argument has the wrong rank or size (torch raises ``RuntimeError`` for such input)."""
+
+
+class InputDtypeError(TypeError, RuntimeError):
+    """An array argument has the wrong dtype (torch raises ``RuntimeError`` for such input)."""
 
 
 def _shape(arr: Any) -> tuple[int, ...]:
@@ -68,7 +81,7 @@ def check_rank(name: str, arr: Any, ranks: Sequence[int], layout: str) -> None:
     """Require ``arr.ndim`` to be one of ``ranks``; ``layout`` names the axes, e.g. ``"(T, B, D)"``."""
     if arr.ndim not in ranks:
         wanted = " or ".join(str(r) for r in ranks)
-        raise ValueError(
+        raise InputShapeError(
             f"{name} must have {wanted} dimensions {layout}; "
             f"got {arr.ndim} dimensions with shape {_shape(arr)}"
         )
@@ -78,7 +91,7 @@ def check_axis_size(name: str, arr: Any, axis: int, expected: int, symbol: str, 
     """Require ``arr.shape[axis] == expected``; ``symbol`` is the size's name in the book (``"D"``)."""
     got = _shape(arr)[axis]
     if got != expected:
-        raise ValueError(
+        raise InputShapeError(
             f"{name} must have {symbol}={expected} along axis {axis} of {layout}; "
             f"got shape {_shape(arr)} ({symbol}={got})"
         )
@@ -87,13 +100,13 @@ def check_axis_size(name: str, arr: Any, axis: int, expected: int, symbol: str, 
 def check_shape(name: str, arr: Any, expected: Sequence[int], layout: str) -> None:
     """Require the exact shape ``expected``; ``layout`` names the axes, e.g. ``"(B, H)"``."""
     if _shape(arr) != tuple(expected):
-        raise ValueError(f"{name} must have shape {layout} = {tuple(expected)}; got {_shape(arr)}")
+        raise InputShapeError(f"{name} must have shape {layout} = {tuple(expected)}; got {_shape(arr)}")
 
 
 def check_nonempty_time(name: str, arr: Any, axis: int = 0) -> None:
     """Require at least one time step along ``axis``."""
     if _shape(arr)[axis] == 0:
-        raise ValueError(
+        raise InputShapeError(
             f"{name} must hold at least one time step (T >= 1 on axis {axis}); "
             f"got an empty sequence with shape {_shape(arr)}"
         )
@@ -103,7 +116,7 @@ def check_floating(name: str, arr: Any) -> None:
     """Require a floating-point dtype (integer inputs are a common slip)."""
     is_float = arr.is_floating_point() if hasattr(arr, "is_floating_point") else np.issubdtype(arr.dtype, np.floating)
     if not is_float:
-        raise TypeError(f"{name} must have a floating-point dtype; got {_dtype_name(arr)}")
+        raise InputDtypeError(f"{name} must have a floating-point dtype; got {_dtype_name(arr)}")
 
 
 def check_dtype(name: str, arr: Any, expected: str, why: str = "") -> None:
@@ -115,7 +128,7 @@ def check_dtype(name: str, arr: Any, expected: str, why: str = "") -> None:
 def check_same_dtype(name: str, arr: Any, ref_name: str, ref: Any) -> None:
     """Require ``arr`` to share the dtype of ``ref`` (no silent up- or down-casting)."""
     if arr.dtype != ref.dtype:
-        raise TypeError(
+        raise InputDtypeError(
             f"{name} must have the dtype of {ref_name} ({_dtype_name(ref)}); got {_dtype_name(arr)}"
         )
 
@@ -277,7 +290,7 @@ def check_frame_size(frame_size: Any, peephole: bool) -> tuple[int, int] | None:
 def check_frames(name: str, arr: Any, frame_size: tuple[int, int] | None) -> None:
     """With peepholes (``frame_size`` not None), ``arr``'s frames (its last two axes) must be ``frame_size``."""
     if frame_size is not None and _shape(arr)[-2:] != tuple(frame_size):
-        raise ValueError(
+        raise InputShapeError(
             f"{name} must have frames of size (H, W) = {tuple(frame_size)}, the frame_size of the peephole weights; "
             f"got shape {_shape(arr)} with frames {_shape(arr)[-2:]}"
         )

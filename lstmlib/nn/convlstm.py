@@ -28,7 +28,7 @@ from torch.nn import grad as conv_grad
 
 from .. import _checks
 from . import fast_paths
-from .deploy import NoTorchScript, refuse_jit_trace
+from .deploy import TorchInterop, refuse_jit_trace
 from .fast_paths import Tanh
 from .init import reset_uniform_
 from .recurrent import RecurrentBase
@@ -365,7 +365,7 @@ class ConvLSTM(RecurrentBase):
         return s
 
 
-class ConvLSTMCell(NoTorchScript, nn.Module):
+class ConvLSTMCell(TorchInterop, nn.Module):
     """One ConvLSTM step: ``forward(input, hx=None) -> (h, c)``.
 
     ``input: (B, C, H, W)`` or unbatched ``(C, H, W)``; ``hx = (h_0, c_0)``, each

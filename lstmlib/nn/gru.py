@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
@@ -207,6 +208,7 @@ class GRU(RecurrentBase):
 
     gate_multiplier = 3
     state_names = ("h_0",)
+    torch_twin = nn.GRU
 
     def __init__(
         self,
@@ -248,6 +250,7 @@ class GRUCell(RecurrentCellBase):
 
     gate_multiplier = 3
     state_names = ("h_0",)
+    torch_twin = nn.GRUCell
 
     def step(self, x, state):
         (h_prev,) = state

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
@@ -239,6 +240,8 @@ class LSTM(RecurrentBase):
 
     gate_multiplier = 4
     state_names = ("h_0", "c_0")
+    torch_twin = nn.LSTM
+    twin_arguments = RecurrentBase.twin_arguments + ("proj_size",)
 
     def __init__(
         self,
@@ -278,6 +281,7 @@ class LSTMCell(RecurrentCellBase):
 
     gate_multiplier = 4
     state_names = ("h_0", "c_0")
+    torch_twin = nn.LSTMCell
 
     def step(self, x, state):
         h_prev, c_prev = state

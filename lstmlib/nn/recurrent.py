@@ -43,7 +43,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from .. import _checks
 from . import fast_paths
-from .deploy import NoTorchScript, refuse_jit_trace
+from .deploy import TorchInterop, refuse_jit_trace
 from .init import reset_uniform_
 
 __all__ = ["RecurrentBase", "RecurrentCellBase", "reverse_in_time"]
@@ -81,7 +81,7 @@ def _check_common_args(input_size: Any, hidden_size: Any, bias: Any) -> tuple[in
     )
 
 
-class RecurrentBase(NoTorchScript, nn.Module):
+class RecurrentBase(TorchInterop, nn.Module):
     """A stack of (optionally bidirectional) recurrent layers, ``torch.nn.RNNBase``-compatible.
 
     ``forward(input, hx=None)`` takes ``input: (T, B, D)`` (``(B, T, D)`` with
@@ -99,6 +99,7 @@ class RecurrentBase(NoTorchScript, nn.Module):
     state_names: tuple[str, ...] = ("h_0",)
     input_axes: tuple[str, ...] = ("D",)  # one step's input per sequence: (D,)
     state_axes: tuple[str, ...] = ("H",)  # one state per sequence: (H,)
+    twin_arguments = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional")
 
     def __init__(
         self,
@@ -323,7 +324,7 @@ class RecurrentBase(NoTorchScript, nn.Module):
         return layer_input, tuple(torch.stack(acc, 0) for acc in finals)
 
 
-class RecurrentCellBase(NoTorchScript, nn.Module):
+class RecurrentCellBase(TorchInterop, nn.Module):
     """One time step, ``torch.nn.RNNCellBase``-compatible: ``forward(input, hx=None)``.
 
     ``input: (B, D)`` or unbatched ``(D,)``; states ``(B, H)`` or ``(H,)``.
@@ -333,6 +334,7 @@ class RecurrentCellBase(NoTorchScript, nn.Module):
 
     gate_multiplier: int = 1
     state_names: tuple[str, ...] = ("h_0",)
+    twin_arguments = ("input_size", "hidden_size", "bias")
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None, dtype: Any = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
@@ -131,6 +132,8 @@ class RNN(RecurrentBase):
 
     gate_multiplier = 1
     state_names = ("h_0",)
+    torch_twin = nn.RNN
+    twin_arguments = RecurrentBase.twin_arguments + ("nonlinearity",)
 
     def __init__(
         self,
@@ -170,6 +173,8 @@ class RNNCell(RecurrentCellBase):
 
     gate_multiplier = 1
     state_names = ("h_0",)
+    torch_twin = nn.RNNCell
+    twin_arguments = RecurrentCellBase.twin_arguments + ("nonlinearity",)
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",

@@ -34,7 +34,7 @@ from torch.nn import functional as F
 
 from .. import _checks
 from ..trees import check_parent, node_heights
-from .deploy import NoTorchScript, refuse_jit_trace
+from .deploy import TorchInterop, refuse_jit_trace
 from .fast_paths import Tanh
 from .init import reset_uniform_
 
@@ -94,7 +94,7 @@ class LevelPlan:
         return slice(self.bounds[k] + 1, self.bounds[k + 1] + 1)
 
 
-class _TreeLSTMBase(NoTorchScript, nn.Module):
+class _TreeLSTMBase(TorchInterop, nn.Module):
     """Parameters (registered like ``torch.nn.LSTMCell``'s), initialisation and input checks.
 
     ``n_ary``: the N-ary cell's number of child positions, None for the child-sum cell.
