@@ -28,13 +28,13 @@ import pytest
 import torch
 from twins import randomize
 
-from lstmlib.nn import TorchScriptUnsupported
+from lstmlib.nn import TorchScriptUnsupported, fast_paths
 
 from .harness import assert_close, run
 from .registry import CELLS, LAYERS, TREES
 from .test_cells import build as build_cell
 from .test_cells import run_cell
-from .test_layers import TOL_TWIN
+from .test_layers import CONFIGS, TOL_TWIN, oracles
 from .test_layers import build as build_layer
 from .test_trees import build as build_tree
 from .test_trees import run_tree
@@ -82,6 +82,22 @@ def test_a_saved_tree_lstm_loads_with_the_default_torch_load(entry):
     loaded = saved_and_loaded(module)
     assert type(loaded) is type(module)
     assert_equal(run_tree(loaded, x, parent, dh, dc), run_tree(module, x, parent, dh, dc))
+
+
+@LAYER_ENTRIES
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_the_path_that_tracers_see_keeps_the_contract(entry, config, monkeypatch):
+    """The plain step-by-step path (``run_layer_by_steps``), run eagerly in every layout, against the oracles.
+
+    ``torch.compile`` and ``torch.export`` trace that path; here it is forced
+    without a tracer, so packed and padded batches (the state frozen past each
+    length) are checked as thoroughly as the fast kernels are in test_layers.py.
+    """
+    monkeypatch.setattr(fast_paths, "tracing", lambda: True)
+    module, problem, shapes, kwargs, call = build_layer(entry, config, torch.float64)
+    ours = run(module, problem, entry.state_names, **call)
+    for theirs, tol in oracles(entry, module, problem, shapes, kwargs, call, torch.float64):
+        assert_close(ours, theirs, tol)
 
 
 def call_arguments(problem, entry, batch_first: bool, unbatched: bool) -> tuple:
