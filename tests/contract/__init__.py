@@ -16,6 +16,12 @@ in :mod:`lstmlib.reference`), in float64 and float32, with the fast paths of
 * ``test_cells.py`` (entries in ``CELLS``): the same for one step, batched and
   unbatched (packing, ``batch_first``, stacking and directions do not exist
   for a cell).
+* ``test_deployment.py`` (every entry): a whole module saved with ``torch.save``
+  loads with ``torch.load``'s default ``weights_only=True``; ``torch.export``
+  of every layer gives the eager outputs and gradients, and the step-by-step
+  path that tracers see keeps the parity contract in every layout; TorchScript
+  raises ``TorchScriptUnsupported``; ``to_torch`` / ``from_torch`` for the
+  modules with a torch twin.
 * ``test_trees.py`` (entries in ``TREES``): parity, no-grad, ``state_dict``,
   keyword-only arguments and CUDA for the Tree-LSTMs. Their input is a forest
   ``(x: (N, D), parent: (N,))``, so the sequence checks (packing, padding,
