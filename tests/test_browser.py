@@ -325,3 +325,31 @@ def test_time_stepper_responds_in_the_page(site, tab):
     assert after["step"] != before["step"] and after["readout"] == str(after["step"])
     assert len(after["frames"]) == 1 and after["frames"][0].startswith(f"t = {after['step']}")
     assert not tab.errors
+
+
+TEMPERATURE = ".widget-subarea:has(.lstm-tx)"  # the temperature explorer of the language-model chapter
+TEMPERATURE_STATE = (
+    """
+(() => {
+  const explorer = document.querySelector("%s");
+  const visible = [...explorer.querySelectorAll(".lstm-tx")].filter((frame) => frame.offsetParent !== null);
+  return {readout: explorer.querySelector(".widget-slider .widget-readout").textContent,
+          frames: visible.map((frame) => frame.firstElementChild.textContent),
+          samples: visible.map((frame) => frame.querySelector("pre[data-sample]").textContent)};
+})()
+"""
+    % TEMPERATURE
+)
+
+
+def test_temperature_explorer_responds_in_the_page(site, tab):
+    report = open_page(tab, site, "chapters/part3-applications/01-language-model.html")
+    assert report["drawn"] == report["views"] >= 1 and not report["errors"]
+    before = tab.evaluate(TEMPERATURE_STATE)
+    assert before["readout"] == "1" and len(before["frames"]) == 1
+    assert before["frames"][0].startswith("τ = 1:")
+    click_slider(tab, TEMPERATURE + " .widget-slider .noUi-target", 0.98)  # the hottest temperature
+    after = tab.evaluate(TEMPERATURE_STATE)
+    assert after["readout"] == "3" and len(after["frames"]) == 1
+    assert after["frames"][0].startswith("τ = 3:") and after["samples"] != before["samples"]
+    assert not tab.errors

@@ -8,4 +8,6 @@ from code and check the numbers against the reference.
   and biases; shows the gates, c_t and h_t.
 * :mod:`lstmlib.widgets.time_stepper` -- a slider over the time steps of a
   sequence; shows the gates, c_t and h_t at the chosen step.
+* :mod:`lstmlib.widgets.temperature` -- a slider over sampling temperatures of a
+  trained character LM; shows the next-character distribution and a sample at each.
 """
