@@ -33,7 +33,6 @@ from lstmlib._checks import check_array_type, check_choice, check_positive_int, 
 from lstmlib.decoding import sample as sample_ids
 from lstmlib.metrics import bits_per_char, lstm_cross_entropy
 from lstmlib.models import CharLSTM
-from lstmlib.reference.activations import sigmoid
 from lstmlib.text import CharVocab
 
 __all__ = [
@@ -189,15 +188,16 @@ class CharLanguageModel:
         The model returns only the last layer's ``h``, so each layer is run
         on its own (its weights in a one-layer :class:`lstmlib.nn.LSTM`) for
         its ``h_1 .. h_T``; the gates then follow for all steps at once from
-        the book's equations, ``a_t = W_ih x_t + W_hh h_{t-1} + b``, and the
-        cell from ``c_t = f_t c_{t-1} + i_t g_t``, in float64.
+        the book's equations, ``a_t = W_ih x_t + W_hh h_{t-1} + b`` (in the
+        model's float32), and the cell from ``c_t = f_t c_{t-1} + i_t g_t``
+        (in float64: some cells add up to values in the thousands).
         """
         tracks = check_positive_int("tracks", tracks)
         ids = self._encode("text", text, tracks)
         steps = ids.size // tracks
         weights = self.model.lstm.state_dict()
         hidden = self.model.config.hidden_size
-        trace: dict[str, list[np.ndarray]] = {name: [] for name in ("i", "f", "g", "o", "c", "h")}
+        trace: dict[str, list[torch.Tensor]] = {name: [] for name in ("i", "f", "g", "o", "c", "h")}
         with torch.no_grad():
             # track b reads characters b * steps .. (b + 1) * steps - 1
             x = self.model.embed(torch.from_numpy(ids[: tracks * steps].reshape(tracks, steps).T.copy()))  # (T, B, E)
@@ -206,22 +206,20 @@ class CharLanguageModel:
                 one_layer.load_state_dict({key.replace(f"_l{layer}", "_l0"): value
                                            for key, value in weights.items() if key.endswith(f"_l{layer}")})
                 h, _ = one_layer(x)  # (T, B, H): the model's own recurrence
-                x_t, h_t = x.double().numpy(), h.double().numpy()
-                h_prev = np.concatenate([np.zeros((1, tracks, hidden)), h_t[:-1]])  # h_0 = 0, h_1 .. h_{T-1}
-                w = {key: weights[f"{key}_l{layer}"].double().numpy()
-                     for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+                h_prev = torch.cat([h.new_zeros(1, tracks, hidden), h[:-1]])  # h_0 = 0, h_1 .. h_{T-1}
+                w = {key: weights[f"{key}_l{layer}"] for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
                 # [a_i; a_f; a_g; a_o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, every step at once  (T, B, 4H)
-                a = x_t @ w["weight_ih"].T + w["bias_ih"] + h_prev @ w["weight_hh"].T + w["bias_hh"]
-                a_i, a_f, a_g, a_o = np.split(a, 4, axis=-1)
-                i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+                a = x @ w["weight_ih"].T + w["bias_ih"] + h_prev @ w["weight_hh"].T + w["bias_hh"]
+                a_i, a_f, a_g, a_o = a.double().chunk(4, dim=-1)
+                i, f, g, o = a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()
                 # c_t = f_t c_{t-1} + i_t g_t: the one recurrence left, elementwise
-                c, written, c_prev = np.empty_like(g), i * g, np.zeros((tracks, hidden))
+                c, written, c_prev = torch.empty_like(g), i * g, g.new_zeros(tracks, hidden)
                 for t in range(steps):
                     c_prev = c[t] = f[t] * c_prev + written[t]
-                for name, value in zip(("i", "f", "g", "o", "c", "h"), (i, f, g, o, c, h_t)):
-                    trace[name].append(value.transpose(1, 0, 2).reshape(tracks * steps, hidden))  # text order
+                for name, value in zip(("i", "f", "g", "o", "c", "h"), (i, f, g, o, c, h.double())):
+                    trace[name].append(value.transpose(0, 1).reshape(tracks * steps, hidden))  # text order
                 x = h  # the next layer reads this layer's h
-        return {name: np.stack(arrays) for name, arrays in trace.items()}
+        return {name: torch.stack(arrays).numpy() for name, arrays in trace.items()}
 
 
 # name -> (file in lstmlib/checkpoints, wrapper class, one-line description)
