@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import lstmlib.nn
 from lstmlib._checks import check_array_type, check_choice, check_positive_int, check_positive_number
 from lstmlib.decoding import sample as sample_ids
 from lstmlib.metrics import bits_per_char, lstm_cross_entropy
@@ -171,6 +172,54 @@ class CharLanguageModel:
         ids = self._encode("text", text, 2)
         tracks = max(1, min(32, ids.size // 2048))
         return bits_per_char(lstm_cross_entropy(self.model, ids, tracks=tracks))
+
+    def trace(self, text: str, *, tracks: int = 1) -> dict[str, np.ndarray]:
+        """Every gate and state of every layer while the model reads ``text``.
+
+        Returns ``{"i", "f", "g", "o", "c", "h"}``, each a float64 array
+        ``(num_layers, T, H)``: entry ``[layer, t]`` is that layer's gate
+        activation (``g`` the candidate) or state just after reading
+        ``text[t]``. With ``tracks = 1``, ``T = len(text)``, read from a zero
+        state. A long text reads faster as ``tracks`` consecutive pieces of
+        ``len(text) // tracks`` characters side by side, each from a zero
+        state; then ``T = tracks * (len(text) // tracks)`` (the remainder
+        at the end is not read) and the rows stay in the order of the text.
+
+        The model returns only the last layer's ``h``, so each layer is run
+        on its own (its weights in a one-layer :class:`lstmlib.nn.LSTM`) for
+        its ``h_1 .. h_T``; the gates then follow for all steps at once from
+        the book's equations, ``a_t = W_ih x_t + W_hh h_{t-1} + b`` (in the
+        model's float32), and the cell from ``c_t = f_t c_{t-1} + i_t g_t``
+        (in float64: some cells add up to values in the thousands).
+        """
+        tracks = check_positive_int("tracks", tracks)
+        ids = self._encode("text", text, tracks)
+        steps = ids.size // tracks
+        weights = self.model.lstm.state_dict()
+        hidden = self.model.config.hidden_size
+        trace: dict[str, list[torch.Tensor]] = {name: [] for name in ("i", "f", "g", "o", "c", "h")}
+        with torch.no_grad():
+            # track b reads characters b * steps .. (b + 1) * steps - 1
+            x = self.model.embed(torch.from_numpy(ids[: tracks * steps].reshape(tracks, steps).T.copy()))  # (T, B, E)
+            for layer in range(self.model.config.num_layers):
+                one_layer = lstmlib.nn.LSTM(x.shape[-1], hidden)
+                one_layer.load_state_dict({key.replace(f"_l{layer}", "_l0"): value
+                                           for key, value in weights.items() if key.endswith(f"_l{layer}")})
+                h, _ = one_layer(x)  # (T, B, H): the model's own recurrence
+                h_prev = torch.cat([h.new_zeros(1, tracks, hidden), h[:-1]])  # h_0 = 0, h_1 .. h_{T-1}
+                w = {key: weights[f"{key}_l{layer}"] for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+                # [a_i; a_f; a_g; a_o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, every step at once  (T, B, 4H)
+                a = x @ w["weight_ih"].T + w["bias_ih"] + h_prev @ w["weight_hh"].T + w["bias_hh"]
+                a_i, a_f, a_g, a_o = a.double().chunk(4, dim=-1)
+                i, f, g, o = a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()
+                # c_t = f_t c_{t-1} + i_t g_t: the one recurrence left, elementwise
+                c, written, c_prev = torch.empty_like(g), i * g, g.new_zeros(tracks, hidden)
+                for t in range(steps):
+                    c_prev = c[t] = f[t] * c_prev + written[t]
+                for name, value in zip(("i", "f", "g", "o", "c", "h"), (i, f, g, o, c, h.double())):
+                    trace[name].append(value.transpose(0, 1).reshape(tracks * steps, hidden))  # text order
+                x = h  # the next layer reads this layer's h
+        return {name: torch.stack(arrays).numpy() for name, arrays in trace.items()}
 
 
 # name -> (file in lstmlib/checkpoints, wrapper class, one-line description)

@@ -118,3 +118,46 @@ def test_the_wrapper_checks_its_parts(charlm):
         pretrained.CharLanguageModel(torch.nn.Linear(2, 2), charlm.vocab)
     with pytest.raises(ValueError, match=r"vocab must have the model's vocab_size=6 characters; got 75"):
         pretrained.CharLanguageModel(CharLSTM(6, embed_size=2, hidden_size=2), charlm.vocab)
+
+
+def test_trace_recomputes_the_models_own_states_for_every_layer(charlm):
+    # The model returns the last layer's h at every step and (h_n, c_n) of every layer:
+    # the trace, recomputed from the weights, must give all of them back.
+    text = VERSE * 2
+    ids = torch.from_numpy(charlm.vocab.encode(text))[:, None]  # (T, 1)
+    with torch.no_grad():
+        logits, (h_n, c_n) = charlm.model(ids)
+        output, _ = charlm.model.lstm(charlm.model.embed(ids))  # (T, 1, H), the last layer's h
+    trace = charlm.trace(text)
+    layers, hidden = charlm.model.config.num_layers, charlm.model.config.hidden_size
+    assert set(trace) == {"i", "f", "g", "o", "c", "h"}
+    assert all(value.shape == (layers, len(text), hidden) and value.dtype == np.float64 for value in trace.values())
+    np.testing.assert_allclose(trace["h"][-1], output[:, 0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(trace["h"][:, -1], h_n[:, 0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(trace["c"][:, -1], c_n[:, 0].numpy(), rtol=1e-4, atol=1e-4)
+    # the cell, run forward from the gates, gives back the h the layer itself computed
+    np.testing.assert_allclose(trace["o"] * np.tanh(trace["c"]), trace["h"], atol=1e-5)
+    for gate in "ifo":
+        assert 0 < trace[gate].min() and trace[gate].max() < 1
+    assert -1 < trace["g"].min() and trace["g"].max() < 1
+
+
+def test_trace_in_tracks_reads_each_piece_from_a_zero_state_in_text_order(charlm):
+    text = VERSE * 2 + "x"  # one character left over by 2 tracks
+    piece = len(text) // 2
+    together = charlm.trace(text, tracks=2)
+    apart = [charlm.trace(text[k * piece:(k + 1) * piece]) for k in range(2)]
+    for name, value in together.items():
+        assert value.shape[1] == 2 * piece
+        np.testing.assert_allclose(value, np.concatenate([a[name] for a in apart], axis=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"text": 3}, TypeError, r"text must be a str; got int"),
+    ({"text": "ab", "tracks": 3}, ValueError, r"text must hold at least 3 character\(s\); got 2"),
+    ({"text": "abc", "tracks": 0}, ValueError, r"tracks must be a positive int"),
+    ({"text": "ab~"}, ValueError, r"text"),
+])
+def test_trace_rejects_bad_arguments(charlm, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        charlm.trace(**kwargs)

@@ -1,5 +1,6 @@
-"""Plotting helpers shared by the chapters (matplotlib)."""
+"""Plotting helpers shared by the chapters (matplotlib), and text coloured by value (HTML)."""
 
 from lstmlib.viz.curves import plot_loss, plot_over_time
+from lstmlib.viz.text import colour_text
 
-__all__ = ["plot_loss", "plot_over_time"]
+__all__ = ["colour_text", "plot_loss", "plot_over_time"]
