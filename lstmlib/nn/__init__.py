@@ -17,6 +17,11 @@
   packed sequences) every recurrent layer is built on.
 * :mod:`lstmlib.nn.fast_paths` -- the version-specific speed tricks, and the switch
   (``LSTMLIB_FAST_PATHS=0``, ``fast_paths.set_enabled(False)``) that turns them all off.
+* :mod:`lstmlib.nn.higher_order` -- why every module also supports second derivatives
+  (``create_graph=True``: ``hvp``, ``hessian``, ``gradgradcheck``), ``torch.func.grad`` with
+  ``functional_call``, and per-sample gradients ``vmap(grad(...))``. Not supported, as for
+  ``torch.nn.LSTM`` in torch 2.13: ``vmap`` of a forward alone, and ``torch.func`` over a
+  ``PackedSequence`` (torch's ``pack_padded_sequence`` fails under ``torch.func.grad``).
 """
 
 from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence

@@ -409,3 +409,16 @@ def test_per_sample_gradients_with_vmap(entry):
                                        list(module.parameters()))
         for name, b in zip(names, expected, strict=True):
             assert (per_sample[name][s] - b).abs().max() <= 1e-12, name
+
+
+@pytest.mark.parametrize("entry", [e for e in LAYERS if e.torch_twin is not None], ids=str)
+def test_vmap_of_a_forward_without_gradients_fails_as_torchs(entry):
+    """vmap of a bare forward (no grad transform inside) is not supported, by torch.nn's layers either (torch
+    2.13: "Batching rule not implemented for aten::lstm.input"): an error, never a wrong number. The batch
+    axis of the module is the way to run many sequences; vmap(grad(...)) works (test above)."""
+    module, problem, shapes, kwargs, call = build(entry, "L1-padded", torch.float64)
+    twin = entry.torch_twin(*shapes.args, **kwargs)
+    for m in (twin, module):
+        params = {name: p.detach() for name, p in m.named_parameters()}
+        with pytest.raises(RuntimeError, match="Batching rule not implemented"):
+            torch.func.vmap(lambda x: torch.func.functional_call(m, params, (x.unsqueeze(1),))[0], 1)(problem.x)
