@@ -28,7 +28,13 @@ from torch.nn import grad as conv_grad
 from .. import _checks
 from . import fast_paths
 from .fast_paths import Tanh
-from .higher_order import materialize, scan_by_autograd, vjp_by_autograd, vmap_by_samples
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .init import reset_uniform_
 from .recurrent import RecurrentBase
 
@@ -191,7 +197,7 @@ class ConvLSTMSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, dy, dh_n, dc_n, *_):  # type: ignore[override]
         acts, cs, tanh_c, y, *inputs = ctx.saved_tensors
-        if torch.is_grad_enabled():  # a graph of the gradient is wanted
+        if differentiable_backward_wanted(dy, dh_n, dc_n):  # a graph of the gradient, or vmap
             return vjp_by_autograd(convlstm_sequence_by_autograd, inputs, ctx.needs_input_grad, (dy, dh_n, dc_n))
         x, weight_ih, _, h_0, c_0, weight_hh, w_ci, w_cf, w_co, mask = inputs
         dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))

@@ -28,7 +28,13 @@ import torch
 from torch.nn import functional as F
 
 from .fast_paths import StepMatmul, Tanh
-from .higher_order import materialize, scan_by_autograd, vjp_by_autograd, vmap_by_samples
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .kernels import project_inputs
 from .lstm import lstm_backward_loop, recurrent_weight_gradient
 from .recurrent import RecurrentBase, RecurrentCellBase
@@ -189,7 +195,7 @@ class CoupledLSTMSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, dy, dh_n, dc_n, *_):  # type: ignore[override]
         acts, cs, tanh_c, y, xw, h_0, c_0, weight_hh, mask = ctx.saved_tensors
-        if torch.is_grad_enabled():  # a graph of the gradient is wanted
+        if differentiable_backward_wanted(dy, dh_n, dc_n):  # a graph of the gradient, or vmap
             return vjp_by_autograd(coupled_sequence_by_autograd, (xw, h_0, c_0, weight_hh, mask),
                                    ctx.needs_input_grad, (dy, dh_n, dc_n))
         dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))

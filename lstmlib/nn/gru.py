@@ -26,7 +26,13 @@ import torch
 from torch.nn import functional as F
 
 from .fast_paths import StepMatmul, Tanh
-from .higher_order import materialize, scan_by_autograd, vjp_by_autograd, vmap_by_samples
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .kernels import project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
@@ -160,7 +166,7 @@ class GRUSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, dy, dh_n, *_):  # type: ignore[override]
         acts, n, h_minus_n, y, xw, h_0, weight_hh, bias_hn, mask = ctx.saved_tensors
-        if torch.is_grad_enabled():  # a graph of the gradient is wanted
+        if differentiable_backward_wanted(dy, dh_n):  # a graph of the gradient, or vmap
             return vjp_by_autograd(gru_sequence_by_autograd, (xw, h_0, weight_hh, bias_hn, mask),
                                    ctx.needs_input_grad, (dy, dh_n))
         dy, dh_n = materialize((dy, dh_n), (y, h_0))

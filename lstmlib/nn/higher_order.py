@@ -11,8 +11,9 @@ holds what the Functions share so that they still compose:
   (autograd turns it on exactly when a graph of the gradient is requested),
   :func:`vjp_by_autograd` re-runs the same step equations with differentiable
   PyTorch operations (:func:`scan_by_autograd`) and returns their
-  vector-Jacobian product, itself differentiable. The ordinary first-order
-  backward (grad mode off) takes the hand-written path, as before.
+  vector-Jacobian product, itself differentiable. So does a backward whose
+  incoming gradients vmap batches (``jacobian(..., vectorize=True)``). The
+  ordinary first-order backward (grad mode off) takes the hand-written path, as before.
 * **torch.func** needs a ``forward`` without ``ctx`` and a ``setup_context``
   that saves only inputs and outputs: each Function therefore also returns its
   caches (marked non-differentiable), which its layer drops.
@@ -30,7 +31,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["scan_by_autograd", "vjp_by_autograd", "vmap_by_samples"]
+__all__ = [
+    "differentiable_backward_wanted", "materialize", "scan_by_autograd", "vjp_by_autograd", "vmap_by_samples",
+]
 
 
 def scan_by_autograd(
@@ -55,6 +58,20 @@ def scan_by_autograd(
         states = new
         ys.append(states[0])
     return torch.stack(ys), states
+
+
+def differentiable_backward_wanted(*grads: torch.Tensor | None) -> bool:
+    """Whether a Function's backward must take :func:`vjp_by_autograd` instead of its hand-written path.
+
+    Yes when a graph of the gradient is wanted (grad mode is on inside a backward
+    exactly then: ``create_graph=True``, ``torch.func.grad``), and when vmap batches
+    the incoming gradients (``jacobian(..., vectorize=True)``, ``grad(..., is_grads_batched=True)``):
+    the hand-written path writes into buffers, which vmap cannot batch.
+    """
+    functorch = torch._C._functorch  # is_grads_batched batches with the older ("legacy") vmap
+    return torch.is_grad_enabled() or any(
+        g is not None and (functorch.is_batchedtensor(g) or functorch.is_legacy_batchedtensor(g)) for g in grads
+    )
 
 
 def vjp_by_autograd(

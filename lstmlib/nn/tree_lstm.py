@@ -34,7 +34,7 @@ from torch.nn import functional as F
 from .. import _checks
 from ..trees import check_parent, node_heights
 from .fast_paths import Tanh
-from .higher_order import materialize, vjp_by_autograd, vmap_by_samples
+from .higher_order import differentiable_backward_wanted, materialize, vjp_by_autograd, vmap_by_samples
 from .init import reset_uniform_
 
 __all__ = ["ChildSumLevels", "ChildSumTreeLSTM", "NaryLevels", "NaryTreeLSTM", "nary_levels"]
@@ -249,7 +249,7 @@ class ChildSumLevels(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, dh_out, dc_out, *_):  # type: ignore[override]
         xw, weight_hh, h, c, acts, tanh_c, h_sum = ctx.saved_tensors
-        if torch.is_grad_enabled():  # a graph of the gradient is wanted
+        if differentiable_backward_wanted(dh_out, dc_out):  # a graph of the gradient, or vmap
             return vjp_by_autograd(child_sum_levels_by_autograd, (xw, weight_hh, ctx.plan), ctx.needs_input_grad,
                                    (dh_out, dc_out))
         dh_out, dc_out = materialize((dh_out, dc_out), (h, c))
@@ -384,7 +384,7 @@ class NaryLevels(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, dh_out, dc_out, *_):  # type: ignore[override]
         xw, weight_hh, h, c, acts, f, tanh_c = ctx.saved_tensors
-        if torch.is_grad_enabled():  # a graph of the gradient is wanted
+        if differentiable_backward_wanted(dh_out, dc_out):  # a graph of the gradient, or vmap
             return vjp_by_autograd(nary_levels_by_autograd, (xw, weight_hh, ctx.plan, ctx.n), ctx.needs_input_grad,
                                    (dh_out, dc_out))
         dh_out, dc_out = materialize((dh_out, dc_out), (h, c))

@@ -412,6 +412,7 @@ def test_per_sample_gradients_with_vmap(entry):
 
 
 @pytest.mark.parametrize("entry", [e for e in LAYERS if e.torch_twin is not None], ids=str)
+@pytest.mark.filterwarnings("ignore:There is a performance drop")  # torch's vmap fallback, before the error
 def test_vmap_of_a_forward_without_gradients_fails_as_torchs(entry):
     """vmap of a bare forward (no grad transform inside) is not supported, by torch.nn's layers either (torch
     2.13: "Batching rule not implemented for aten::lstm.input"): an error, never a wrong number. The batch
@@ -422,3 +423,16 @@ def test_vmap_of_a_forward_without_gradients_fails_as_torchs(entry):
         params = {name: p.detach() for name, p in m.named_parameters()}
         with pytest.raises(RuntimeError, match="Batching rule not implemented"):
             torch.func.vmap(lambda x: torch.func.functional_call(m, params, (x.unsqueeze(1),))[0], 1)(problem.x)
+
+
+@ENTRIES
+def test_vectorized_jacobian_equals_the_row_by_row_one(entry):
+    """jacobian(..., vectorize=True) runs the backward under vmap (is_grads_batched): the same Jacobian."""
+    module, problem, shapes, kwargs, call = build(entry, DIFFERENTIATE, torch.float64)
+    f, point = as_function(module, problem, **call)
+    x_only = lambda x: f(x, *point[1:])  # noqa: E731
+    vectorized = torch.autograd.functional.jacobian(x_only, point[0], vectorize=True)
+    row_by_row = torch.autograd.functional.jacobian(x_only, point[0])
+    assert max(j.abs().max() for j in row_by_row) > 1e-3
+    for a, b in zip(vectorized, row_by_row, strict=True):
+        assert (a - b).abs().max() <= 1e-12

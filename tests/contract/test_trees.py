@@ -151,3 +151,13 @@ def test_torch_func_grad_and_per_sample_gradients(entry):
         leaves = tuple(t.clone().requires_grad_(True) for t in point[1:])
         for a, b in zip(per_sample, torch.autograd.grad(loss(xs[s], *leaves), leaves), strict=True):
             assert (a[s] - b).abs().max() <= 1e-12
+
+
+@ENTRIES
+def test_vectorized_jacobian_equals_the_row_by_row_one(entry):
+    """jacobian(..., vectorize=True) runs the backward under vmap (is_grads_batched): the same Jacobian."""
+    module, x, parent, dh, dc = build(entry, "forest", True, torch.float64)
+    vectorized = torch.autograd.functional.jacobian(lambda x: module(x, parent), x, vectorize=True)
+    row_by_row = torch.autograd.functional.jacobian(lambda x: module(x, parent), x)
+    for a, b in zip(vectorized, row_by_row, strict=True):
+        assert (a - b).abs().max() <= 1e-12
