@@ -14,6 +14,11 @@ holds what the Functions share so that they still compose:
   vector-Jacobian product, itself differentiable. So does a backward whose
   incoming gradients vmap batches (``jacobian(..., vectorize=True)``). The
   ordinary first-order backward (grad mode off) takes the hand-written path, as before.
+  The price of the re-run: each sequence Function keeps its input ``xw: (T, B, G)``
+  until the backward (for the LSTM 4H more per step and sequence, next to the 7H of
+  caches it kept already); the re-run itself costs what plain autograd costs
+  (a ``create_graph`` gradient of an LSTM, H=128, B=32, T=100: about 18 times
+  the fast backward in one run, torch.nn.LSTM's about 2.4 times).
 * **torch.func** needs a ``forward`` without ``ctx`` and a ``setup_context``
   that saves only inputs and outputs: each Function therefore also returns its
   caches (marked non-differentiable), which its layer drops.
@@ -21,7 +26,8 @@ holds what the Functions share so that they still compose:
   the vmapped axis and stacks the results. ``torch.vmap(torch.func.grad(f))``
   (per-sample gradients) works, as it does for ``torch.nn.LSTM`` in torch 2.13;
   ``torch.vmap`` of a forward without gradients does not, for ``torch.nn.LSTM``
-  either ("Batching rule not implemented for aten::lstm.input").
+  either ("Batching rule not implemented for aten::lstm.input"). The cells
+  (``LSTMCell`` ...) are plain autograd operations: every transform works on them.
 """
 
 from __future__ import annotations
