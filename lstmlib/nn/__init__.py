@@ -21,6 +21,11 @@
   as a ``torch.load`` safe global (whole saved models load with ``weights_only=True``);
   ``torch.export`` / ONNX / ``torch.compile`` trace a plain step-by-step path;
   TorchScript raises :class:`TorchScriptUnsupported`, pointing to ``torch.export``.
+* :mod:`lstmlib.nn.higher_order` -- why every module also supports second derivatives
+  (``create_graph=True``: ``hvp``, ``hessian``, ``gradgradcheck``), ``torch.func.grad`` with
+  ``functional_call``, and per-sample gradients ``vmap(grad(...))``. Not supported, as for
+  ``torch.nn.LSTM`` in torch 2.13: ``vmap`` of a forward alone, and ``torch.func`` over a
+  ``PackedSequence`` (torch's ``pack_padded_sequence`` fails under ``torch.func.grad``).
 """
 
 from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence

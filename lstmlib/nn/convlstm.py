@@ -22,7 +22,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 from torch.nn import grad as conv_grad
 
@@ -30,6 +29,13 @@ from .. import _checks
 from . import fast_paths
 from .deploy import TorchInterop, refuse_jit_trace
 from .fast_paths import Tanh
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .init import reset_uniform_
 from .recurrent import RecurrentBase
 
@@ -145,31 +151,57 @@ def _convlstm_loop(
     return y, c, cs, tanh_cs
 
 
+def convlstm_sequence_by_autograd(x, weight_ih, bias, h_0, c_0, weight_hh, w_ci, w_cf, w_co, mask):
+    """:class:`ConvLSTMSequence`'s outputs ``(y, h_n, c_n)`` with differentiable operations only:
+    :func:`convlstm_cell` stepped over time."""
+    peepholes = None if w_ci is None else (w_ci, w_cf, w_co)
+
+    def step(x_t, h, c):
+        return convlstm_cell(x_t, h, c, weight_ih, weight_hh, bias, None, peepholes)
+
+    y, (h_n, c_n) = scan_by_autograd(step, x, (h_0, c_0), mask)
+    return y, h_n, c_n
+
+
 class ConvLSTMSequence(torch.autograd.Function):
     """One layer, one direction, whole sequence, input convolution included.
 
-    ``(x, W_ih, bias, h_0, c_0, W_hh, w_ci, w_cf, w_co, mask) -> (y, h_n, c_n)`` with
+    ``(x, W_ih, bias, h_0, c_0, W_hh, w_ci, w_cf, w_co, mask) -> (y, h_n, c_n, *caches)`` with
     ``x: (T, B, C, H, W)``, ``W_ih: (4Hc, C, kh, kw)``, ``bias = b_ih + b_hh: (4Hc,)``
     or None, ``h_0, c_0: (B, Hc, H, W)``, ``W_hh: (4Hc, Hc, kh, kw)``, peepholes
     ``(Hc, H, W)`` each or all None, ``mask: (T, B, 1, 1, 1)`` bool or None;
-    ``y: (T, B, Hc, H, W)``.
+    ``y: (T, B, Hc, H, W)``; the caches are non-differentiable.
+    Second derivatives and torch.func: as :class:`~lstmlib.nn.lstm.LSTMSequence`.
     """
 
     @staticmethod
-    def forward(ctx: Any, x, weight_ih, bias, h_0, c_0, weight_hh, w_ci, w_cf, w_co, mask):  # type: ignore[override]
+    def forward(x, weight_ih, bias, h_0, c_0, weight_hh, w_ci, w_cf, w_co, mask):  # type: ignore[override]
         T, B = x.shape[:2]
         # W_ih * x_t + b_ih + b_hh for every step at once: one convolution over T*B frames
         xw = conv_same(x.flatten(0, 1), weight_ih, bias).unflatten(0, (T, B))  # (T, B, 4Hc, H, W)
         peepholes = None if w_ci is None else (w_ci, w_cf, w_co)
         y, c_n, cs, tanh_cs = _convlstm_loop(xw, h_0, c_0, weight_hh, peepholes, mask, keep=True)
         acts = xw  # now holding the gate activations
-        ctx.save_for_backward(x, weight_ih, acts, cs, tanh_cs, y, h_0, weight_hh, w_ci, w_cf, w_co, mask)
-        return y, y[-1].clone(), c_n.clone()
+        return y, y[-1].clone(), c_n.clone(), acts, cs, tanh_cs
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, dy, dh_n, dc_n):  # type: ignore[override]
-        x, weight_ih, acts, cs, tanh_c, y, h_0, weight_hh, w_ci, w_cf, w_co, mask = ctx.saved_tensors
+    def setup_context(ctx: Any, inputs, output) -> None:
+        y, _, _, acts, cs, tanh_cs = output
+        ctx.mark_non_differentiable(acts, cs, tanh_cs)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(acts, cs, tanh_cs, y, *inputs)
+
+    @staticmethod
+    def vmap(info: Any, in_dims, *args):  # type: ignore[override]
+        return vmap_by_samples(ConvLSTMSequence.forward, info.batch_size, in_dims, args)
+
+    @staticmethod
+    def backward(ctx: Any, dy, dh_n, dc_n, *_):  # type: ignore[override]
+        acts, cs, tanh_c, y, *inputs = ctx.saved_tensors
+        if differentiable_backward_wanted(dy, dh_n, dc_n):  # a graph of the gradient, or vmap
+            return vjp_by_autograd(convlstm_sequence_by_autograd, inputs, ctx.needs_input_grad, (dy, dh_n, dc_n))
+        x, weight_ih, _, h_0, c_0, weight_hh, w_ci, w_cf, w_co, mask = inputs
+        dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))
         T, B, G, H, W = acts.shape
         padding, peephole = _padding(weight_hh), w_ci is not None
         i, f, g, o = acts.chunk(4, 2)  # (T, B, Hc, H, W) each
@@ -255,7 +287,7 @@ def convlstm_sequence(
     w_ci, w_cf, w_co = peepholes if peepholes is not None else (None, None, None)
     inputs = (x, weight_ih, bias, h_0, c_0, weight_hh, w_ci, w_cf, w_co)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs):
-        return ConvLSTMSequence.apply(*inputs, mask)
+        return ConvLSTMSequence.apply(*inputs, mask)[:3]
     with torch.no_grad():
         xw = conv_same(x.flatten(0, 1), weight_ih, bias).unflatten(0, (T, B))  # (T, B, 4Hc, H, W)
         y, c_n = _convlstm_loop(xw, h_0, c_0, weight_hh, peepholes, mask, keep=False)[:2]

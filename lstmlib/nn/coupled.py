@@ -25,10 +25,16 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from .fast_paths import StepMatmul, Tanh
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .kernels import project_inputs
 from .lstm import lstm_backward_loop, recurrent_weight_gradient
 from .recurrent import RecurrentBase, RecurrentCellBase
@@ -149,23 +155,50 @@ def coupled_to_lstm_blocks(weight: torch.Tensor) -> torch.Tensor:
     return torch.cat([w_i, -w_i, w_g, w_o], 0)
 
 
+def coupled_sequence_by_autograd(xw, h_0, c_0, weight_hh, mask):
+    """:class:`CoupledLSTMSequence`'s outputs ``(y, h_n, c_n)`` with differentiable operations only."""
+
+    def step(xw_t, h, c):
+        i, g, o = (xw_t + h @ weight_hh.t()).chunk(GATES, -1)
+        c = c + i.sigmoid() * (g.tanh() - c)
+        return o.sigmoid() * c.tanh(), c
+
+    y, (h_n, c_n) = scan_by_autograd(step, xw, (h_0, c_0), mask)
+    return y, h_n, c_n
+
+
 class CoupledLSTMSequence(torch.autograd.Function):
-    """One layer, one direction, whole sequence: ``(xw, h_0, c_0, W_hh, mask) -> (y, h_n, c_n)``.
+    """One layer, one direction, whole sequence: ``(xw, h_0, c_0, W_hh, mask) -> (y, h_n, c_n, *caches)``.
 
     ``xw: (T, B, 3H)`` projected inputs, ``h_0, c_0: (B, H)``, ``W_hh: (3H, H)``,
-    ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``.
+    ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``; the caches are non-differentiable.
+    Second derivatives and torch.func: as :class:`~lstmlib.nn.lstm.LSTMSequence`.
     """
 
     @staticmethod
-    def forward(ctx: Any, xw, h_0, c_0, weight_hh, mask):  # type: ignore[override]
+    def forward(xw, h_0, c_0, weight_hh, mask):  # type: ignore[override]
         y, c_n, acts, cs, tanh_cs = _coupled_loop(xw, h_0, c_0, weight_hh, mask, keep=True)
-        ctx.save_for_backward(acts, cs, tanh_cs, y, h_0, weight_hh, mask)
-        return y, y[-1].clone(), c_n.clone()
+        return y, y[-1].clone(), c_n.clone(), acts, cs, tanh_cs
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, dy, dh_n, dc_n):  # type: ignore[override]
-        acts, cs, tanh_c, y, h_0, weight_hh, mask = ctx.saved_tensors
+    def setup_context(ctx: Any, inputs, output) -> None:
+        xw, h_0, c_0, weight_hh, mask = inputs
+        y, _, _, acts, cs, tanh_cs = output
+        ctx.mark_non_differentiable(acts, cs, tanh_cs)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(acts, cs, tanh_cs, y, xw, h_0, c_0, weight_hh, mask)
+
+    @staticmethod
+    def vmap(info: Any, in_dims, *args):  # type: ignore[override]
+        return vmap_by_samples(CoupledLSTMSequence.forward, info.batch_size, in_dims, args)
+
+    @staticmethod
+    def backward(ctx: Any, dy, dh_n, dc_n, *_):  # type: ignore[override]
+        acts, cs, tanh_c, y, xw, h_0, c_0, weight_hh, mask = ctx.saved_tensors
+        if differentiable_backward_wanted(dy, dh_n, dc_n):  # a graph of the gradient, or vmap
+            return vjp_by_autograd(coupled_sequence_by_autograd, (xw, h_0, c_0, weight_hh, mask),
+                                   ctx.needs_input_grad, (dy, dh_n, dc_n))
+        dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))
         i, o = acts[:, :, 0], acts[:, :, 2]  # (T, B, H) each
         local = coupled_gate_slopes(acts, cs[:-1], tanh_c)  # (T, B, 3H)
         dc_from_h = o * torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1)  # dh/dc = o tanh'(c_t)
@@ -187,7 +220,7 @@ def coupled_sequence(
     Uses :class:`CoupledLSTMSequence` when a gradient is needed, else a loop that saves nothing.
     """
     if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h_0, c_0, weight_hh)):
-        return CoupledLSTMSequence.apply(xw, h_0, c_0, weight_hh, mask)
+        return CoupledLSTMSequence.apply(xw, h_0, c_0, weight_hh, mask)[:3]
     with torch.no_grad():
         y, c_n = _coupled_loop(xw, h_0, c_0, weight_hh, mask, keep=False)[:2]
         return y, y[-1], c_n

@@ -24,10 +24,16 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from .fast_paths import StepMatmul, Tanh
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .kernels import project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
@@ -119,24 +125,52 @@ def _gru_loop(
 _HN, _R, _Z, _N = range(4)
 
 
+def gru_sequence_by_autograd(xw, h_0, weight_hh, bias_hn, mask):
+    """:class:`GRUSequence`'s outputs ``(y, h_n)`` with differentiable operations only."""
+
+    def step(xw_t, h):
+        xw_r, xw_z, xw_n = xw_t.chunk(3, -1)
+        a_hr, a_hz, a_hn = (h @ weight_hh.t()).chunk(3, -1)
+        r, z = (xw_r + a_hr).sigmoid(), (xw_z + a_hz).sigmoid()
+        n = (xw_n + r * (a_hn if bias_hn is None else a_hn + bias_hn)).tanh()
+        return (n + z * (h - n),)
+
+    y, (h_n,) = scan_by_autograd(step, xw, (h_0,), mask)
+    return y, h_n
+
+
 class GRUSequence(torch.autograd.Function):
-    """One layer, one direction, whole sequence: ``(xw, h_0, W_hh, b_hn, mask) -> (y, h_n)``.
+    """One layer, one direction, whole sequence: ``(xw, h_0, W_hh, b_hn, mask) -> (y, h_n, *caches)``.
 
     ``xw: (T, B, 3H)`` projected inputs with ``b_ih`` and ``b_hr, b_hz`` added (not
     ``b_hn``), ``h_0: (B, H)``, ``W_hh: (3H, H)``, ``b_hn: (H,)`` or None,
-    ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``.
+    ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``; the caches are non-differentiable.
+    Second derivatives and torch.func: as :class:`~lstmlib.nn.lstm.LSTMSequence`.
     """
 
     @staticmethod
-    def forward(ctx: Any, xw, h_0, weight_hh, bias_hn, mask):  # type: ignore[override]
+    def forward(xw, h_0, weight_hh, bias_hn, mask):  # type: ignore[override]
         y, acts, ns, h_minus_ns = _gru_loop(xw, h_0, weight_hh, bias_hn, mask, keep=True)
-        ctx.save_for_backward(acts, ns, h_minus_ns, y, h_0, weight_hh, mask)
-        return y, y[-1].clone()
+        return y, y[-1].clone(), acts, ns, h_minus_ns
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, dy, dh_n):  # type: ignore[override]
-        acts, n, h_minus_n, y, h_0, weight_hh, mask = ctx.saved_tensors
+    def setup_context(ctx: Any, inputs, output) -> None:
+        y, _, acts, ns, h_minus_ns = output
+        ctx.mark_non_differentiable(acts, ns, h_minus_ns)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(acts, ns, h_minus_ns, y, *inputs)
+
+    @staticmethod
+    def vmap(info: Any, in_dims, *args):  # type: ignore[override]
+        return vmap_by_samples(GRUSequence.forward, info.batch_size, in_dims, args)
+
+    @staticmethod
+    def backward(ctx: Any, dy, dh_n, *_):  # type: ignore[override]
+        acts, n, h_minus_n, y, xw, h_0, weight_hh, bias_hn, mask = ctx.saved_tensors
+        if differentiable_backward_wanted(dy, dh_n):  # a graph of the gradient, or vmap
+            return vjp_by_autograd(gru_sequence_by_autograd, (xw, h_0, weight_hh, bias_hn, mask),
+                                   ctx.needs_input_grad, (dy, dh_n))
+        dy, dh_n = materialize((dy, dh_n), (y, h_0))
         T, B, G = acts.shape
         H = G // 3
         r, z, a_hn = acts.split(H, 2)  # (T, B, H) each
@@ -191,7 +225,7 @@ def gru_sequence(
     """
     inputs = (xw, h_0, weight_hh) + (() if bias_hn is None else (bias_hn,))
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-        return GRUSequence.apply(xw, h_0, weight_hh, bias_hn, mask)
+        return GRUSequence.apply(xw, h_0, weight_hh, bias_hn, mask)[:2]
     with torch.no_grad():
         y = _gru_loop(xw, h_0, weight_hh, bias_hn, mask, keep=False)[0]
         return y, y[-1]

@@ -18,15 +18,23 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from .. import _checks
 from .fast_paths import StepMatmul, Tanh
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .kernels import project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
-__all__ = ["LSTM", "LSTMCell", "LSTMSequence", "lstm_backward_loop", "lstm_cell", "lstm_sequence"]
+__all__ = [
+    "LSTM", "LSTMCell", "LSTMSequence", "lstm_backward_loop", "lstm_cell", "lstm_sequence", "lstm_sequence_by_autograd",
+]
 
 
 def lstm_cell(
@@ -105,23 +113,55 @@ def _lstm_loop(
     return y, c, acts, cs, tanh_cs
 
 
+def lstm_sequence_by_autograd(xw, h_0, c_0, weight_hh, mask):
+    """:class:`LSTMSequence`'s outputs ``(y, h_n, c_n)`` with differentiable operations only.
+
+    Shapes as :class:`LSTMSequence`'s; what its backward differentiates when a graph of the gradient is wanted.
+    """
+
+    def step(xw_t, h, c):
+        i, f, g, o = (xw_t + h @ weight_hh.t()).chunk(4, -1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        return o.sigmoid() * c.tanh(), c
+
+    y, (h_n, c_n) = scan_by_autograd(step, xw, (h_0, c_0), mask)
+    return y, h_n, c_n
+
+
 class LSTMSequence(torch.autograd.Function):
-    """One layer, one direction, whole sequence: ``(xw, h_0, c_0, W_hh, mask) -> (y, h_n, c_n)``.
+    """One layer, one direction, whole sequence: ``(xw, h_0, c_0, W_hh, mask) -> (y, h_n, c_n, *caches)``.
 
     ``xw: (T, B, 4H)`` projected inputs, ``h_0, c_0: (B, H)``, ``W_hh: (4H, H)``,
-    ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``.
+    ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``. The caches (gate
+    activations, cells, tanh of the cells) are returned for the backward, non-differentiable.
+    A backward asked for a graph of the gradient (second derivatives, torch.func.grad)
+    differentiates :func:`lstm_sequence_by_autograd` instead (see :mod:`lstmlib.nn.higher_order`).
     """
 
     @staticmethod
-    def forward(ctx: Any, xw, h_0, c_0, weight_hh, mask):  # type: ignore[override]
+    def forward(xw, h_0, c_0, weight_hh, mask):  # type: ignore[override]
         y, c_n, acts, cs, tanh_cs = _lstm_loop(xw, h_0, c_0, weight_hh, mask, keep=True)
-        ctx.save_for_backward(acts, cs, tanh_cs, y, h_0, weight_hh, mask)
-        return y, y[-1].clone(), c_n.clone()
+        return y, y[-1].clone(), c_n.clone(), acts, cs, tanh_cs
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, dy, dh_n, dc_n):  # type: ignore[override]
-        acts, cs, tanh_c, y, h_0, weight_hh, mask = ctx.saved_tensors
+    def setup_context(ctx: Any, inputs, output) -> None:
+        xw, h_0, c_0, weight_hh, mask = inputs
+        y, _, _, acts, cs, tanh_cs = output
+        ctx.mark_non_differentiable(acts, cs, tanh_cs)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(acts, cs, tanh_cs, y, xw, h_0, c_0, weight_hh, mask)
+
+    @staticmethod
+    def vmap(info: Any, in_dims, *args):  # type: ignore[override]
+        return vmap_by_samples(LSTMSequence.forward, info.batch_size, in_dims, args)
+
+    @staticmethod
+    def backward(ctx: Any, dy, dh_n, dc_n, *_):  # type: ignore[override]
+        acts, cs, tanh_c, y, xw, h_0, c_0, weight_hh, mask = ctx.saved_tensors
+        if differentiable_backward_wanted(dy, dh_n, dc_n):  # a graph of the gradient, or vmap
+            return vjp_by_autograd(lstm_sequence_by_autograd, (xw, h_0, c_0, weight_hh, mask), ctx.needs_input_grad,
+                                   (dy, dh_n, dc_n))
+        dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))
         f, o = acts[:, :, 1], acts[:, :, 3]  # (T, B, H) each
         # Local derivatives of all steps at once, before the loop
         local = gate_slopes(acts, cs[:-1], tanh_c)  # (T, B, 4H)
@@ -223,7 +263,7 @@ def lstm_sequence(
     Uses :class:`LSTMSequence` when a gradient is needed, else a loop that saves nothing.
     """
     if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h_0, c_0, weight_hh)):
-        return LSTMSequence.apply(xw, h_0, c_0, weight_hh, mask)
+        return LSTMSequence.apply(xw, h_0, c_0, weight_hh, mask)[:3]
     with torch.no_grad():
         y, c_n = _lstm_loop(xw, h_0, c_0, weight_hh, mask, keep=False)[:2]
         return y, y[-1], c_n

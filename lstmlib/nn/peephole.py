@@ -35,11 +35,17 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from .. import _checks
 from .fast_paths import StepMatmul, Tanh
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .kernels import project_inputs
 from .lstm import gate_slopes, lstm_backward_loop, recurrent_weight_gradient
 from .recurrent import RecurrentBase, RecurrentCellBase
@@ -140,24 +146,53 @@ def _peephole_loop(
     return y, c, acts, cs
 
 
+def peephole_sequence_by_autograd(xw, h_0, c_0, weight_hh, weight_ci, weight_cf, weight_co, mask):
+    """:class:`PeepholeLSTMSequence`'s outputs ``(y, h_n, c_n)`` with differentiable operations only."""
+
+    def step(xw_t, h, c):
+        a_i, a_f, a_g, a_o = (xw_t + h @ weight_hh.t()).chunk(4, -1)
+        i, f = (a_i + weight_ci * c).sigmoid(), (a_f + weight_cf * c).sigmoid()
+        c = f * c + i * a_g.tanh()
+        return (a_o + weight_co * c).sigmoid() * c.tanh(), c
+
+    y, (h_n, c_n) = scan_by_autograd(step, xw, (h_0, c_0), mask)
+    return y, h_n, c_n
+
+
 class PeepholeLSTMSequence(torch.autograd.Function):
-    """One layer, one direction, whole sequence: ``(xw, h_0, c_0, W_hh, w_ci, w_cf, w_co, mask) -> (y, h_n, c_n)``.
+    """One layer, one direction, whole sequence:
+    ``(xw, h_0, c_0, W_hh, w_ci, w_cf, w_co, mask) -> (y, h_n, c_n, *caches)``.
 
     ``xw: (T, B, 4H)`` projected inputs, ``h_0, c_0: (B, H)``, ``W_hh: (4H, H)``,
-    peepholes ``(H,)`` each, ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``.
+    peepholes ``(H,)`` each, ``mask: (T, B, 1)`` bool or None; ``y: (T, B, H)``;
+    the caches are non-differentiable. Second derivatives and torch.func: as
+    :class:`~lstmlib.nn.lstm.LSTMSequence`.
     """
 
     @staticmethod
-    def forward(ctx: Any, xw, h_0, c_0, weight_hh, weight_ci, weight_cf, weight_co, mask):  # type: ignore[override]
+    def forward(xw, h_0, c_0, weight_hh, weight_ci, weight_cf, weight_co, mask):  # type: ignore[override]
         peepholes = (weight_ci, weight_cf, weight_co)
         y, c_n, acts, cs = _peephole_loop(xw, h_0, c_0, weight_hh, peepholes, mask, keep=True)
-        ctx.save_for_backward(acts, cs, y, h_0, weight_hh, weight_ci, weight_cf, weight_co, mask)
-        return y, y[-1].clone(), c_n.clone()
+        return y, y[-1].clone(), c_n.clone(), acts, cs
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, dy, dh_n, dc_n):  # type: ignore[override]
-        acts, cs, y, h_0, weight_hh, weight_ci, weight_cf, weight_co, mask = ctx.saved_tensors
+    def setup_context(ctx: Any, inputs, output) -> None:
+        y, _, _, acts, cs = output
+        ctx.mark_non_differentiable(acts, cs)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(acts, cs, y, *inputs)
+
+    @staticmethod
+    def vmap(info: Any, in_dims, *args):  # type: ignore[override]
+        return vmap_by_samples(PeepholeLSTMSequence.forward, info.batch_size, in_dims, args)
+
+    @staticmethod
+    def backward(ctx: Any, dy, dh_n, dc_n, *_):  # type: ignore[override]
+        acts, cs, y, *inputs = ctx.saved_tensors
+        if differentiable_backward_wanted(dy, dh_n, dc_n):  # a graph of the gradient, or vmap
+            return vjp_by_autograd(peephole_sequence_by_autograd, inputs, ctx.needs_input_grad, (dy, dh_n, dc_n))
+        xw, h_0, c_0, weight_hh, weight_ci, weight_cf, weight_co, mask = inputs
+        dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))
         f, o, tanh_c = acts[:, :, 1], acts[:, :, 3], acts[:, :, 4]  # (T, B, H) each
         c_prev, c = cs[:-1], cs[1:]
         # dc_t/da_i, dc_t/da_f, dc_t/da_g, dh_t/da_o: exactly the LSTM's, the peepholes only add paths
@@ -196,7 +231,7 @@ def peephole_sequence(
     """
     inputs = (xw, h_0, c_0, weight_hh, weight_ci, weight_cf, weight_co)
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-        return PeepholeLSTMSequence.apply(*inputs, mask)
+        return PeepholeLSTMSequence.apply(*inputs, mask)[:3]
     with torch.no_grad():
         y, c_n = _peephole_loop(xw, h_0, c_0, weight_hh, (weight_ci, weight_cf, weight_co), mask, keep=False)[:2]
         return y, y[-1], c_n

@@ -12,11 +12,17 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from .. import _checks
 from .fast_paths import StepMatmul, Tanh
+from .higher_order import (
+    differentiable_backward_wanted,
+    materialize,
+    scan_by_autograd,
+    vjp_by_autograd,
+    vmap_by_samples,
+)
 from .kernels import project_inputs
 from .recurrent import RecurrentBase, RecurrentCellBase
 
@@ -65,24 +71,47 @@ def _rnn_loop(
     return y
 
 
+def rnn_sequence_by_autograd(xw, h_0, weight_hh, mask, nonlinearity):
+    """:class:`RNNSequence`'s outputs ``(y, h_n)`` with differentiable operations only."""
+
+    def step(xw_t, h):
+        pre = xw_t + h @ weight_hh.t()
+        return (pre.tanh() if nonlinearity == "tanh" else pre.relu(),)
+
+    y, (h_n,) = scan_by_autograd(step, xw, (h_0,), mask)
+    return y, h_n
+
+
 class RNNSequence(torch.autograd.Function):
     """One layer, one direction, whole sequence: ``(xw, h_0, W_hh, mask, nonlinearity) -> (y, h_n)``.
 
     ``xw: (T, B, H)`` projected inputs, ``h_0: (B, H)``, ``W_hh: (H, H)``,
     ``mask: (T, B, 1)`` bool or None, ``nonlinearity`` 'tanh' or 'relu'.
+    Second derivatives and torch.func: as :class:`~lstmlib.nn.lstm.LSTMSequence`.
     """
 
     @staticmethod
-    def forward(ctx: Any, xw, h_0, weight_hh, mask, nonlinearity):  # type: ignore[override]
+    def forward(xw, h_0, weight_hh, mask, nonlinearity):  # type: ignore[override]
         y = _rnn_loop(xw, h_0, weight_hh, mask, nonlinearity)
-        ctx.nonlinearity = nonlinearity
-        ctx.save_for_backward(y, h_0, weight_hh, mask)
         return y, y[-1].clone()
 
     @staticmethod
-    @once_differentiable
+    def setup_context(ctx: Any, inputs, output) -> None:
+        xw, h_0, weight_hh, mask, ctx.nonlinearity = inputs
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(output[0], xw, h_0, weight_hh, mask)
+
+    @staticmethod
+    def vmap(info: Any, in_dims, *args):  # type: ignore[override]
+        return vmap_by_samples(RNNSequence.forward, info.batch_size, in_dims, args)
+
+    @staticmethod
     def backward(ctx: Any, dy, dh_n):  # type: ignore[override]
-        y, h_0, weight_hh, mask = ctx.saved_tensors
+        y, xw, h_0, weight_hh, mask = ctx.saved_tensors
+        if differentiable_backward_wanted(dy, dh_n):  # a graph of the gradient, or vmap
+            return vjp_by_autograd(rnn_sequence_by_autograd, (xw, h_0, weight_hh, mask, ctx.nonlinearity),
+                                   ctx.needs_input_grad, (dy, dh_n))
+        dy, dh_n = materialize((dy, dh_n), (y, h_0))
         T, B, H = y.shape
         # act'(pre) from the output, for all steps at once: tanh' = 1 - h^2, relu' = [h > 0]
         slope = torch.addcmul(y.new_ones(()), y, y, value=-1) if ctx.nonlinearity == "tanh" else (y > 0).to(y.dtype)

@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
 from .. import _checks
 from ..trees import check_parent, node_heights
 from .deploy import TorchInterop, refuse_jit_trace
 from .fast_paths import Tanh
+from .higher_order import differentiable_backward_wanted, materialize, vjp_by_autograd, vmap_by_samples
 from .init import reset_uniform_
 
 __all__ = ["ChildSumLevels", "ChildSumTreeLSTM", "NaryLevels", "NaryTreeLSTM", "nary_levels"]
@@ -195,25 +195,66 @@ def _child_sum_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan
     return h, c, acts, tanh_c, h_sum_all
 
 
+def child_sum_levels_by_autograd(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan):
+    """:class:`ChildSumLevels`'s outputs, the ``h, c: (N+1, H)`` buffers, with differentiable operations only.
+
+    The buffers grow level by level (row 0 the zero state), in the row order of the plan.
+    """
+    H = weight_hh.shape[1]
+    h = c = xw.new_zeros((1, H))
+    for k in range(plan.num_levels):
+        rows = plan.span(k)
+        lo, hi = rows.start - 1, rows.stop - 1
+        gates = xw[lo:hi]  # a_j = W x_j + b   (n_k, 4H)
+        if k > 0:
+            child_rows, slot = plan[f"child_rows{k}"], plan[f"slot{k}"]
+            h_kids = h.index_select(0, child_rows)  # (children, H)
+            h_sum = h_kids.new_zeros((hi - lo, H)).index_add(0, slot, h_kids)  # h̃_j = Σ_k h_k
+            gates = gates + h_sum @ weight_hh.t()
+            # f_jk = σ(W_f x_j + U_f h_k + b_f), one row per child
+            f_kids = (xw[lo:hi, H:2 * H].index_select(0, slot) + h_kids @ weight_hh[H:2 * H].t()).sigmoid()
+        a_i, _, a_g, a_o = gates.chunk(4, -1)
+        c_level = a_i.sigmoid() * a_g.tanh()
+        if k > 0:  # c_j = i_j ⊙ g_j + Σ_k f_jk ⊙ c_k
+            c_level = c_level.index_add(0, slot, f_kids * c.index_select(0, child_rows))
+        h, c = torch.cat([h, a_o.sigmoid() * c_level.tanh()]), torch.cat([c, c_level])
+    return h, c
+
+
 class ChildSumLevels(torch.autograd.Function):
-    """``(xw, W_hh, plan) -> (h, c)`` buffers ``(N+1, H)``: the child-sum recurrence with a hand-written backward.
+    """``(xw, W_hh, plan) -> (h, c, *caches)``, buffers ``(N+1, H)``: the child-sum recurrence with a hand-written
+    backward; the caches are non-differentiable.
 
     The backward walks the heights downwards with ONE gradient buffer per
     state; autograd through the level loop would instead materialise a
-    full-size gradient for every gather of children, every level.
+    full-size gradient for every gather of children, every level. A backward
+    asked for a graph of the gradient differentiates :func:`child_sum_levels_by_autograd`
+    instead (see :mod:`lstmlib.nn.higher_order`).
     """
 
     @staticmethod
-    def forward(ctx: Any, xw, weight_hh, plan):  # type: ignore[override]
-        h, c, acts, tanh_c, h_sum = _child_sum_levels(xw, weight_hh, plan, keep=True)
-        ctx.plan = plan
-        ctx.save_for_backward(weight_hh, h, c, acts, tanh_c, h_sum)
-        return h, c
+    def forward(xw, weight_hh, plan):  # type: ignore[override]
+        return _child_sum_levels(xw, weight_hh, plan, keep=True)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, dh_out, dc_out):  # type: ignore[override]
-        weight_hh, h, c, acts, tanh_c, h_sum = ctx.saved_tensors
+    def setup_context(ctx: Any, inputs, output) -> None:
+        xw, weight_hh, ctx.plan = inputs
+        h, c, acts, tanh_c, h_sum = output
+        ctx.mark_non_differentiable(acts, tanh_c, h_sum)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(xw, weight_hh, h, c, acts, tanh_c, h_sum)
+
+    @staticmethod
+    def vmap(info: Any, in_dims, *args):  # type: ignore[override]
+        return vmap_by_samples(ChildSumLevels.forward, info.batch_size, in_dims, args)
+
+    @staticmethod
+    def backward(ctx: Any, dh_out, dc_out, *_):  # type: ignore[override]
+        xw, weight_hh, h, c, acts, tanh_c, h_sum = ctx.saved_tensors
+        if differentiable_backward_wanted(dh_out, dc_out):  # a graph of the gradient, or vmap
+            return vjp_by_autograd(child_sum_levels_by_autograd, (xw, weight_hh, ctx.plan), ctx.needs_input_grad,
+                                   (dh_out, dc_out))
+        dh_out, dc_out = materialize((dh_out, dc_out), (h, c))
         plan, (N, _, H) = ctx.plan, acts.shape
         i, f, g, o = acts.unbind(1)  # (N, H) each; f: the forget gate of each node's parent for it
         # a node's gradient = the loss's + its parent's; parents are done first (higher levels)
@@ -300,20 +341,55 @@ def nary_levels(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan, n: i
     return h, c, acts, f_all, tanh_c
 
 
+def nary_levels_by_autograd(xw: torch.Tensor, weight_hh: torch.Tensor, plan: LevelPlan, n: int):
+    """:class:`NaryLevels`'s outputs, the ``h, c: (N+1, H)`` buffers, with differentiable operations only."""
+    H = xw.shape[-1] // 4
+    h = c = xw.new_zeros((1, H))
+    for k in range(plan.num_levels):
+        rows = plan.span(k)
+        lo, hi = rows.start - 1, rows.stop - 1
+        a_i, a_f, a_g, a_o = xw[lo:hi].split(H, -1)  # a_j = W x_j + b, each (n_k, H)
+        if k > 0:
+            table = plan[f"table{k}"]  # (n_k * n,) buffer rows of the child slots (0: missing)
+            h_cat = h.index_select(0, table).reshape(-1, n * H)  # (n_k, nH)
+            c_kids = c.index_select(0, table).reshape(-1, n, H)
+            u_i, u_f, u_g, u_o = (h_cat @ weight_hh.t()).split([H, n * H, H, H], -1)
+            f = (a_f.unsqueeze(-2) + u_f.reshape(-1, n, H)).sigmoid()  # (n_k, n, H)
+            a_i, a_g, a_o = a_i + u_i, a_g + u_g, a_o + u_o
+        c_level = a_i.sigmoid() * a_g.tanh()
+        if k > 0:  # c_j = i_j ⊙ g_j + Σ_ℓ f_jℓ ⊙ c_jℓ
+            c_level = c_level + (f * c_kids).sum(-2)
+        h, c = torch.cat([h, a_o.sigmoid() * c_level.tanh()]), torch.cat([c, c_level])
+    return h, c
+
+
 class NaryLevels(torch.autograd.Function):
-    """``(xw, W_hh, plan, n) -> (h, c)`` buffers ``(N+1, H)``: the N-ary recurrence with a hand-written backward."""
+    """``(xw, W_hh, plan, n) -> (h, c, *caches)``, buffers ``(N+1, H)``: the N-ary recurrence with a hand-written
+    backward; the caches are non-differentiable; second derivatives as :class:`ChildSumLevels`."""
 
     @staticmethod
-    def forward(ctx: Any, xw, weight_hh, plan, n):  # type: ignore[override]
-        h, c, acts, f, tanh_c = nary_levels(xw, weight_hh, plan, n, keep=True)
-        ctx.plan, ctx.n = plan, n
-        ctx.save_for_backward(weight_hh, h, c, acts, f, tanh_c)
-        return h, c
+    def forward(xw, weight_hh, plan, n):  # type: ignore[override]
+        return nary_levels(xw, weight_hh, plan, n, keep=True)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, dh_out, dc_out):  # type: ignore[override]
-        weight_hh, h, c, acts, f, tanh_c = ctx.saved_tensors
+    def setup_context(ctx: Any, inputs, output) -> None:
+        xw, weight_hh, ctx.plan, ctx.n = inputs
+        h, c, acts, f, tanh_c = output
+        ctx.mark_non_differentiable(acts, f, tanh_c)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(xw, weight_hh, h, c, acts, f, tanh_c)
+
+    @staticmethod
+    def vmap(info: Any, in_dims, *args):  # type: ignore[override]
+        return vmap_by_samples(NaryLevels.forward, info.batch_size, in_dims, args)
+
+    @staticmethod
+    def backward(ctx: Any, dh_out, dc_out, *_):  # type: ignore[override]
+        xw, weight_hh, h, c, acts, f, tanh_c = ctx.saved_tensors
+        if differentiable_backward_wanted(dh_out, dc_out):  # a graph of the gradient, or vmap
+            return vjp_by_autograd(nary_levels_by_autograd, (xw, weight_hh, ctx.plan, ctx.n), ctx.needs_input_grad,
+                                   (dh_out, dc_out))
+        dh_out, dc_out = materialize((dh_out, dc_out), (h, c))
         plan, n, (N, _, H) = ctx.plan, ctx.n, acts.shape
         i, g, o = acts.unbind(1)
         # Gradients by buffer row; row 0 (missing children) collects junk that is never read.
@@ -368,7 +444,7 @@ class ChildSumTreeLSTM(_TreeLSTMBase):
     def forward(self, x: torch.Tensor, parent: Any) -> tuple[torch.Tensor, torch.Tensor]:
         xw, plan = self._prepare(x, parent)  # (N, 4H) in height order
         if _needs_grad(xw, self.weight_hh):
-            h, c = ChildSumLevels.apply(xw, self.weight_hh, plan)
+            h, c = ChildSumLevels.apply(xw, self.weight_hh, plan)[:2]
         else:
             with torch.no_grad():
                 h, c = _child_sum_levels(xw, self.weight_hh, plan, keep=False)[:2]
@@ -392,7 +468,7 @@ class NaryTreeLSTM(_TreeLSTMBase):
     def forward(self, x: torch.Tensor, parent: Any) -> tuple[torch.Tensor, torch.Tensor]:
         xw, plan = self._prepare(x, parent)  # (N, 4H) in height order
         if _needs_grad(xw, self.weight_hh):
-            h, c = NaryLevels.apply(xw, self.weight_hh, plan, self.n_ary)
+            h, c = NaryLevels.apply(xw, self.weight_hh, plan, self.n_ary)[:2]
         else:
             with torch.no_grad():
                 h, c = nary_levels(xw, self.weight_hh, plan, self.n_ary, keep=False)[:2]

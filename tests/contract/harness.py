@@ -69,6 +69,60 @@ def make_problem(rng, entry: Entry, shapes: Shapes, T: int, B: int, num_states: 
     return Problem(x, states, lengths, dy, dfinals)
 
 
+def feed(module: torch.nn.Module, x: torch.Tensor, states: tuple[torch.Tensor, ...] | None,
+         lengths: list[int] | None, *, batch_first: bool = False, unbatched: bool = False,
+         enforce_sorted: bool = False, check_packing: bool = True, params: dict | None = None):
+    """``module`` fed ``x: (T, B, *step)`` and ``states`` in the given layout -> ``(output, finals)``, canonical.
+
+    ``params``: parameters to use instead of the module's own (``torch.func.functional_call``).
+    """
+    inp, hx = x, states
+    if unbatched:  # one sequence, no batch axis
+        inp, hx = x[:, 0], None if states is None else tuple(s[:, 0] for s in states)
+    elif batch_first:
+        inp = x.transpose(0, 1)
+    if lengths is not None:
+        inp = pack_padded_sequence(inp, torch.tensor(lengths), batch_first=batch_first,
+                                   enforce_sorted=enforce_sorted)
+    if hx is not None and len(hx) == 1:
+        hx = hx[0]  # a single state is passed as a bare tensor, as torch does
+    if params is None:
+        output, finals = module(inp, hx)
+    else:
+        output, finals = torch.func.functional_call(module, params, (inp, hx))
+    finals = finals if isinstance(finals, tuple) else (finals,)
+    if lengths is not None:
+        assert isinstance(output, PackedSequence)
+        if check_packing:  # laid out exactly as the input, as torch does
+            for key in ("batch_sizes", "sorted_indices", "unsorted_indices"):
+                a, b = getattr(output, key), getattr(inp, key)
+                assert (a is None and b is None) or torch.equal(a, b), key
+        output = pad_packed_sequence(output, total_length=x.shape[0])[0]
+    elif unbatched:
+        output, finals = output.unsqueeze(1), tuple(s.unsqueeze(1) for s in finals)
+    elif batch_first:
+        output = output.transpose(0, 1)
+    return output, finals
+
+
+def as_function(module: torch.nn.Module, problem: Problem, **layout):
+    """``module`` on ``problem`` as a pure function ``f(x, *states, *parameters) -> (output, *finals)``
+    (canonical layout) and the point ``(x, *states, *parameters)``, for the checks that differentiate
+    with respect to everything: gradgradcheck, torch.func. ``layout``: as :func:`feed`'s keywords.
+    """
+    names = [name for name, _ in module.named_parameters()]
+    n_states = 0 if problem.states is None else len(problem.states)
+
+    def f(x, *rest):
+        states, params = rest[:n_states], rest[n_states:]
+        output, finals = feed(module, x, states or None, problem.lengths, params=dict(zip(names, params)),
+                              **layout)
+        return (output, *finals)
+
+    point = (problem.x, *(problem.states or ()), *(p.detach() for p in module.parameters()))
+    return f, point
+
+
 def run(module: torch.nn.Module, problem: Problem, state_names: tuple[str, ...], *, batch_first: bool = False,
         unbatched: bool = False, enforce_sorted: bool = False, check_packing: bool = True,
         device: str = "cpu", backward: bool = True) -> dict[str, torch.Tensor]:
@@ -80,29 +134,8 @@ def run(module: torch.nn.Module, problem: Problem, state_names: tuple[str, ...],
     x = problem.x.to(device, copy=True).requires_grad_(True)  # a leaf of its own: the problem stays untouched
     leaves = None if problem.states is None else \
         tuple(s.to(device, copy=True).requires_grad_(True) for s in problem.states)
-    inp, hx = x, leaves
-    if unbatched:  # one sequence, no batch axis
-        inp, hx = x[:, 0], None if leaves is None else tuple(s[:, 0] for s in leaves)
-    elif batch_first:
-        inp = x.transpose(0, 1)
-    if problem.lengths is not None:
-        inp = pack_padded_sequence(inp, torch.tensor(problem.lengths), batch_first=batch_first,
-                                   enforce_sorted=enforce_sorted)
-    if hx is not None and len(hx) == 1:
-        hx = hx[0]  # a single state is passed as a bare tensor, as torch does
-    output, finals = module(inp, hx)
-    finals = finals if isinstance(finals, tuple) else (finals,)
-    if problem.lengths is not None:
-        assert isinstance(output, PackedSequence)
-        if check_packing:  # laid out exactly as the input, as torch does
-            for key in ("batch_sizes", "sorted_indices", "unsorted_indices"):
-                a, b = getattr(output, key), getattr(inp, key)
-                assert (a is None and b is None) or torch.equal(a, b), key
-        output = pad_packed_sequence(output, total_length=x.shape[0])[0]
-    elif unbatched:
-        output, finals = output.unsqueeze(1), tuple(s.unsqueeze(1) for s in finals)
-    elif batch_first:
-        output = output.transpose(0, 1)
+    output, finals = feed(module, x, leaves, problem.lengths, batch_first=batch_first, unbatched=unbatched,
+                          enforce_sorted=enforce_sorted, check_packing=check_packing)
     if backward:
         loss = (output * problem.dy.to(device)).sum()
         loss = loss + sum((s * d.to(device)).sum() for s, d in zip(finals, problem.dfinals, strict=True))

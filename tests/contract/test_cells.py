@@ -246,3 +246,20 @@ def test_on_cuda_as_on_the_cpu(entry, dtype, no_tf32):
     cuda = run_cell(cell.cuda(), problem, entry.state_names, device="cuda", **call)
     assert all(t.device.type == "cuda" for t in cuda.values())
     assert_close(cuda, cpu, 1e-10 if dtype == torch.float64 else 1e-4)
+
+
+@ENTRIES
+def test_second_derivatives_pass_gradgradcheck(entry):
+    """A cell's backward is itself differentiable (float64), w.r.t. the input, the states and every parameter."""
+    cell, problem, shapes, kwargs, _ = build(entry, "batched-hx", torch.float64)
+    names = [name for name, _ in cell.named_parameters()]
+    n_states = len(entry.state_names)
+
+    def step(x, *rest):
+        states, params = rest[:n_states], rest[n_states:]
+        hx = states[0] if n_states == 1 else states
+        new = torch.func.functional_call(cell, dict(zip(names, params)), (x, hx))
+        return new if isinstance(new, tuple) else (new,)
+
+    point = (problem.x[0], *(s[0] for s in problem.states), *(p.detach() for p in cell.parameters()))
+    assert torch.autograd.gradgradcheck(step, tuple(t.clone().requires_grad_(True) for t in point))

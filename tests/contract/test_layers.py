@@ -9,7 +9,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 from twins import randomize
 
-from .harness import assert_close, make_problem, reference_run, rng_for, run
+from .harness import as_function, assert_close, make_problem, randn, reference_run, rng_for, run
 from .registry import LAYERS, Entry
 
 # against torch.nn (same float32 arithmetic) and against the float64 NumPy reference
@@ -330,3 +330,109 @@ def test_on_cuda_as_on_the_cpu_and_as_the_oracle(entry, config, dtype, no_tf32):
     with torch.no_grad():
         without = run(module, problem, entry.state_names, device="cuda", backward=False, **call)
     assert_close(without, {k: cuda[k] for k in without}, tol)
+
+
+# ---- second derivatives and torch.func ---------------------------------------------------------
+# A packed (masked) batch with given states: the paths of a layer-direction (stacking and directions compose
+# layer-directions with ordinary autograd); small, since gradgradcheck perturbs every entry of everything.
+DIFFERENTIATE = "L1-sorted-packed-hx"
+
+
+def weighted_loss(f, problem):
+    """``f``'s outputs as the scalar ``Σ output ⊙ dy + Σ h_n ⊙ dh_n + ...`` (the loss of :func:`run`)."""
+
+    def loss(*args):
+        output, *finals = f(*args)
+        return (output * problem.dy).sum() + sum((s * d).sum() for s, d in zip(finals, problem.dfinals, strict=True))
+
+    return loss
+
+
+@ENTRIES
+def test_second_derivatives_pass_gradgradcheck(entry):
+    """The backward is itself differentiable (float64): with respect to the input, the initial states, every
+    parameter and the incoming gradients -- what hvp, hessian and gradient penalties need."""
+    module, problem, shapes, kwargs, call = build(entry, DIFFERENTIATE, torch.float64)
+    f, point = as_function(module, problem, **call)
+    assert torch.autograd.gradgradcheck(f, tuple(t.clone().requires_grad_(True) for t in point))
+
+
+@pytest.mark.parametrize("entry", [e for e in LAYERS if e.torch_twin is not None], ids=str)
+def test_hessian_vector_product_equals_torchs(entry):
+    """torch.autograd.functional.hvp through our layer equals it through torch's on the same weights."""
+    module, problem, shapes, kwargs, call = build(entry, DIFFERENTIATE, torch.float64)
+    twin = entry.torch_twin(*shapes.args, **kwargs)
+    twin.load_state_dict(module.state_dict())
+    (ours_f, point), (theirs_f, _) = as_function(module, problem, **call), as_function(twin, problem, **call)
+    rng = rng_for(entry.name, "hvp")
+    v = tuple(randn(rng, t.shape, torch.float64) for t in point)
+    ours = torch.autograd.functional.hvp(weighted_loss(ours_f, problem), point, v)
+    theirs = torch.autograd.functional.hvp(weighted_loss(theirs_f, problem), point, v)
+    assert (ours[0] - theirs[0]).abs() <= 1e-10
+    assert max(t.abs().max() for t in theirs[1]) > 1e-3  # a product that is not zero: the check has teeth
+    for a, b in zip(ours[1], theirs[1], strict=True):
+        assert (a - b).abs().max() <= 1e-10
+
+
+@ENTRIES
+def test_torch_func_grad_equals_autograd(entry):
+    """torch.func.grad over functional_call gives the gradients that loss.backward() gives.
+
+    Not on packed input: torch's own pack_padded_sequence fails under torch.func.grad
+    ("Cannot access data pointer of Tensor that doesn't have storage", torch 2.13), for torch.nn.LSTM too.
+    """
+    module, problem, shapes, kwargs, call = build(entry, "L2-bi-unbatched-hx", torch.float64)
+    f, point = as_function(module, problem, **call)
+    loss = weighted_loss(f, problem)
+    ours = torch.func.grad(loss, argnums=tuple(range(len(point))))(*point)
+    leaves = tuple(t.clone().requires_grad_(True) for t in point)
+    expected = torch.autograd.grad(loss(*leaves), leaves)
+    for a, b in zip(ours, expected, strict=True):
+        assert (a - b).abs().max() <= 1e-12
+
+
+@ENTRIES
+def test_per_sample_gradients_with_vmap(entry):
+    """vmap(grad(...)) over the samples (the per-sample gradients of torch.func's recipe) equals one
+    autograd pass per sample; each sample is a batch of one."""
+    module, problem, shapes, kwargs, call = build(entry, "L1-padded", torch.float64)
+    names = [name for name, _ in module.named_parameters()]
+
+    def loss(params, x, dy):  # x: (T, *step), dy: (T, dirs * H, ...): one sample
+        output, _ = torch.func.functional_call(module, params, (x.unsqueeze(1),))
+        return (output[:, 0] * dy).sum()
+
+    params = {name: p.detach() for name, p in module.named_parameters()}
+    per_sample = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 1, 1))(params, problem.x, problem.dy)
+    for s in range(problem.x.shape[1]):
+        expected = torch.autograd.grad(loss(dict(module.named_parameters()), problem.x[:, s], problem.dy[:, s]),
+                                       list(module.parameters()))
+        for name, b in zip(names, expected, strict=True):
+            assert (per_sample[name][s] - b).abs().max() <= 1e-12, name
+
+
+@pytest.mark.parametrize("entry", [e for e in LAYERS if e.torch_twin is not None], ids=str)
+@pytest.mark.filterwarnings("ignore:There is a performance drop")  # torch's vmap fallback, before the error
+def test_vmap_of_a_forward_without_gradients_fails_as_torchs(entry):
+    """vmap of a bare forward (no grad transform inside) is not supported, by torch.nn's layers either (torch
+    2.13: "Batching rule not implemented for aten::lstm.input"): an error, never a wrong number. The batch
+    axis of the module is the way to run many sequences; vmap(grad(...)) works (test above)."""
+    module, problem, shapes, kwargs, call = build(entry, "L1-padded", torch.float64)
+    twin = entry.torch_twin(*shapes.args, **kwargs)
+    for m in (twin, module):
+        params = {name: p.detach() for name, p in m.named_parameters()}
+        with pytest.raises(RuntimeError, match="Batching rule not implemented"):
+            torch.func.vmap(lambda x: torch.func.functional_call(m, params, (x.unsqueeze(1),))[0], 1)(problem.x)
+
+
+@ENTRIES
+def test_vectorized_jacobian_equals_the_row_by_row_one(entry):
+    """jacobian(..., vectorize=True) runs the backward under vmap (is_grads_batched): the same Jacobian."""
+    module, problem, shapes, kwargs, call = build(entry, DIFFERENTIATE, torch.float64)
+    f, point = as_function(module, problem, **call)
+    x_only = lambda x: f(x, *point[1:])  # noqa: E731
+    vectorized = torch.autograd.functional.jacobian(x_only, point[0], vectorize=True)
+    row_by_row = torch.autograd.functional.jacobian(x_only, point[0])
+    assert max(j.abs().max() for j in row_by_row) > 1e-3
+    for a, b in zip(vectorized, row_by_row, strict=True):
+        assert (a - b).abs().max() <= 1e-12

@@ -112,3 +112,52 @@ def test_on_cuda_as_on_the_cpu(entry, dtype, no_tf32):
     cuda = run_tree(module.cuda(), x, torch.from_numpy(parent).cuda(), dh, dc, device="cuda")
     assert all(t.device.type == "cuda" for t in cuda.values())
     assert_close(cuda, cpu, 1e-10 if dtype == torch.float64 else 1e-4)
+
+
+def tree_function(module, parent):
+    """``module`` on the forest ``parent`` as a pure function ``f(x, *parameters) -> (h, c)``."""
+    names = [name for name, _ in module.named_parameters()]
+    return lambda x, *params: torch.func.functional_call(module, dict(zip(names, params)), (x, parent))
+
+
+@ENTRIES
+def test_second_derivatives_pass_gradgradcheck(entry):
+    """The level-by-level backward is itself differentiable (float64), w.r.t. x and every parameter."""
+    module, x, parent, dh, dc = build(entry, "wide", True, torch.float64)
+    point = (x, *(p.detach() for p in module.parameters()))
+    assert torch.autograd.gradgradcheck(tree_function(module, parent),
+                                        tuple(t.clone().requires_grad_(True) for t in point))
+
+
+@ENTRIES
+def test_torch_func_grad_and_per_sample_gradients(entry):
+    """torch.func.grad equals autograd; vmap over several inputs of one forest gives one gradient per input."""
+    module, x, parent, dh, dc = build(entry, "forest", True, torch.float64)
+    f = tree_function(module, parent)
+    point = (x, *(p.detach() for p in module.parameters()))
+
+    def loss(*args):
+        h, c = f(*args)
+        return (h * dh).sum() + (c * dc).sum()
+
+    ours = torch.func.grad(loss, argnums=tuple(range(len(point))))(*point)
+    leaves = tuple(t.clone().requires_grad_(True) for t in point)
+    for a, b in zip(ours, torch.autograd.grad(loss(*leaves), leaves), strict=True):
+        assert (a - b).abs().max() <= 1e-12
+    xs = torch.stack([x, x.flip(0), 2 * x])  # three inputs on the same forest
+    per_sample = torch.func.vmap(torch.func.grad(loss, argnums=tuple(range(1, len(point)))),
+                                 in_dims=(0, *[None] * (len(point) - 1)))(xs, *point[1:])
+    for s in range(3):
+        leaves = tuple(t.clone().requires_grad_(True) for t in point[1:])
+        for a, b in zip(per_sample, torch.autograd.grad(loss(xs[s], *leaves), leaves), strict=True):
+            assert (a[s] - b).abs().max() <= 1e-12
+
+
+@ENTRIES
+def test_vectorized_jacobian_equals_the_row_by_row_one(entry):
+    """jacobian(..., vectorize=True) runs the backward under vmap (is_grads_batched): the same Jacobian."""
+    module, x, parent, dh, dc = build(entry, "forest", True, torch.float64)
+    vectorized = torch.autograd.functional.jacobian(lambda x: module(x, parent), x, vectorize=True)
+    row_by_row = torch.autograd.functional.jacobian(lambda x: module(x, parent), x)
+    for a, b in zip(vectorized, row_by_row, strict=True):
+        assert (a - b).abs().max() <= 1e-12
