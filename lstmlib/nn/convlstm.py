@@ -318,6 +318,7 @@ class ConvLSTM(RecurrentBase):
     state_names = ("h_0", "c_0")
     input_axes = ("C", "H", "W")
     state_axes = ("Hc", "H", "W")
+    setting_names = ("kernel_size", "peephole", "frame_size")
 
     def __init__(
         self,

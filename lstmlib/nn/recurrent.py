@@ -17,8 +17,9 @@ LSTM, ConvLSTM) plugs into :class:`RecurrentBase` by declaring only
 
 A cell type with settings of its own (ConvLSTM's ``kernel_size``, ``peephole``,
 ``frame_size``) validates them and passes them to ``RecurrentBase.__init__`` as
-keywords: the base stores them as attributes before it asks ``parameter_shapes``
-for the shapes, so no attribute has to be set before ``super().__init__()``.
+keywords, named in its ``setting_names``: the base stores them as attributes
+before it asks ``parameter_shapes`` for the shapes, so no attribute has to be
+set before ``super().__init__()`` (and rejects any keyword not named there).
 
 Everything else lives here, once: parameter registration by layer and
 direction with PyTorch's names and initialisation, input validation,
@@ -100,6 +101,7 @@ class RecurrentBase(TorchInterop, nn.Module):
     input_axes: tuple[str, ...] = ("D",)  # one step's input per sequence: (D,)
     state_axes: tuple[str, ...] = ("H",)  # one state per sequence: (H,)
     twin_arguments = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout", "bidirectional")
+    setting_names: tuple[str, ...] = ()  # the cell type's own options that __init__ accepts as **settings
 
     def __init__(
         self,
@@ -116,6 +118,13 @@ class RecurrentBase(TorchInterop, nn.Module):
         **settings: Any,
     ) -> None:
         super().__init__()
+        unknown = sorted(set(settings) - set(self.setting_names))
+        if unknown:  # a misspelt keyword must not become a silently ignored attribute
+            known = ", ".join(self.setting_names) or "none besides RecurrentBase's"
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                f"its own settings are: {known}"
+            )
         for name, value in settings.items():  # read by parameter_shapes and run_layer
             setattr(self, name, value)
         self.input_size, self.hidden_size, self.bias = _check_common_args(input_size, hidden_size, bias)
