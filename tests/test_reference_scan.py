@@ -268,6 +268,6 @@ def test_show_source_displays_the_checked_cell_from_its_own_file_with_true_line_
     source, path, first, last = source_of(cell)
     module_file = Path(inspect.getsourcefile(cell.unchecked))
     assert path == f"lstmlib/reference/{module_file.name}"
-    assert source.splitlines()[0].startswith("@checked_by(_check_cell")
+    assert source.splitlines()[0].startswith("@checked_by(")
     assert f"def {cell.__name__}(" in source.splitlines()[1]
     assert module_file.read_text().splitlines()[first - 1:last] == source.splitlines()

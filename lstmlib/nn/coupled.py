@@ -233,27 +233,11 @@ class CoupledLSTM(RecurrentBase):
     (``(B, T, D)`` if ``batch_first``), unbatched ``(T, D)`` or a
     ``PackedSequence``; ``hx = (h_0, c_0)``, each ``(num_layers * dirs, B, H)``;
     ``output: (T, B, dirs * H)``. Parameters as the LSTM's with 3H rows (i, g, o).
-    No torch twin: every argument after the sizes is keyword-only.
+    No torch twin: every argument after the sizes is keyword-only (``RecurrentBase``'s own signature).
     """
 
     gate_multiplier = GATES
     state_names = ("h_0", "c_0")
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        *,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias, batch_first=batch_first,
-                         dropout=dropout, bidirectional=bidirectional, device=device, dtype=dtype)
 
     def to_lstm_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights of the LSTM that computes exactly this CIFG: a ``state_dict`` for ``torch.nn.LSTM``.

@@ -27,19 +27,15 @@ import numpy as np
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.params import (
-    check_array,
-    check_cell_cache,
-    check_layer_backward,
-    check_params,
-    check_sequence,
+    CellChecks,
     checked_by,
-    dtype_ref,
     init_params,
 )
 from lstmlib.reference.scan import scan_backward, scan_forward
 
 GATES = 3  # r, z, n
 CELL_CACHE_KEYS = ("x_t", "h_prev", "r", "z", "n", "a_hn")
+CHECKS = CellChecks(GATES, CELL_CACHE_KEYS, "gru_cell_forward", "gru_forward", cell_state=False, model="GRU")
 
 
 def init_gru_params(input_size, hidden_size, rng=None, dtype=np.float64):
@@ -53,24 +49,7 @@ def init_gru_params(input_size, hidden_size, rng=None, dtype=np.float64):
     return init_params(input_size, hidden_size, GATES, rng=rng, dtype=dtype)
 
 
-def _check_cell_inputs(params, x_t, h_prev):
-    D, H = check_params(params, GATES)
-    B = check_array("x_t", x_t, (None, D), "(B, D)", like=dtype_ref(params))[0]
-    check_array("h_prev", h_prev, (B, H), "(B, H)", like=dtype_ref(params))
-
-
-def _check_cell_cache(name, cache, params, D, H):
-    """The cache must come from a forward pass of a cell of this size; return its batch size B."""
-    return check_cell_cache(name, cache, params, D, H, CELL_CACHE_KEYS, "gru_cell_forward")
-
-
-def _check_cell_backward_inputs(params, cache, dh):
-    D, H = check_params(params, GATES)
-    B = _check_cell_cache("cache", cache, params, D, H)
-    check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
-
-
-@checked_by(_check_cell_inputs)
+@checked_by(CHECKS.cell_inputs)
 def gru_cell_forward(params, x_t, h_prev):
     """One GRU step.
     Book: :eq:`gru-step` (chapter II.5, Gated recurrent units).
@@ -97,7 +76,7 @@ def gru_cell_forward(params, x_t, h_prev):
     return h, dict(x_t=x_t, h_prev=h_prev, r=r, z=z, n=n, a_hn=a_hn)
 
 
-@checked_by(_check_cell_backward_inputs)
+@checked_by(CHECKS.cell_backward_inputs)
 def gru_cell_backward(params, cache, dh):
     """Backward of one GRU step, the mirror of :func:`gru_cell_forward`.
 
@@ -138,7 +117,7 @@ def gru_forward(params, x, h0=None):
     hidden state h_T: (B, H), and a cache for :func:`gru_backward`.
     The loop is :func:`~lstmlib.reference.scan.scan_forward`.
     """
-    h0 = _check_forward_inputs(params, x, h0)
+    h0 = CHECKS.forward_inputs(params, x, h0)
     y, (h_T,), cache = scan_forward(gru_cell_forward.unchecked, params, x, (h0,))
     return y, h_T, cache
 
@@ -151,27 +130,6 @@ def gru_backward(params, cache, dy, dh_T=None):
     over time), dx: (T, B, D) and dh0: (B, H).
     The loop is :func:`~lstmlib.reference.scan.scan_backward`.
     """
-    dh_T = _check_backward_inputs(params, cache, dy, dh_T)
+    dh_T = CHECKS.backward_inputs(params, cache, dy, dh_T)
     dparams, dx, (dh0,) = scan_backward(gru_cell_backward.unchecked, params, cache, dy, (dh_T,))
     return dparams, dx, dh0
-
-
-def _check_forward_inputs(params, x, h0):
-    """Validate the arguments of :func:`gru_forward`; return the initial state (zeros for None)."""
-    D, H = check_params(params, GATES)
-    T, B = check_sequence("x", x, D, like=dtype_ref(params))
-    if h0 is None:
-        return np.zeros((B, H), x.dtype)
-    if isinstance(h0, (tuple, list)):
-        raise TypeError(f"h0 must be one array (B, H), not a {type(h0).__name__}: the GRU has no cell state")
-    check_array("h0", h0, (B, H), "(B, H)", like=dtype_ref(params))
-    return h0
-
-
-def _check_backward_inputs(params, cache, dy, dh_T):
-    """Validate the arguments of the layer backward; return the final-state gradient (zeros for None)."""
-    B, H = check_layer_backward(params, GATES, cache, dy, "gru_forward", _check_cell_cache)
-    if dh_T is None:
-        return np.zeros((B, H), dy.dtype)
-    check_array("dh_T", dh_T, (B, H), "(B, H)", like=dtype_ref(params))
-    return dh_T

@@ -22,20 +22,15 @@ import numpy as np
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.params import (
-    check_array,
-    check_cell_cache,
-    check_layer_backward,
-    check_params,
-    check_sequence,
-    check_state,
+    CellChecks,
     checked_by,
-    dtype_ref,
     init_params,
 )
 from lstmlib.reference.scan import scan_backward, scan_forward, scan_state_gradients
 
 GATES = 4  # i, f, g, o
 CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c")
+CHECKS = CellChecks(GATES, CELL_CACHE_KEYS, "lstm_cell_forward", "lstm_forward")
 
 
 def init_lstm_params(input_size, hidden_size, rng=None, dtype=np.float64):
@@ -49,26 +44,7 @@ def init_lstm_params(input_size, hidden_size, rng=None, dtype=np.float64):
     return init_params(input_size, hidden_size, GATES, rng=rng, dtype=dtype)
 
 
-def _check_cell_inputs(params, x_t, h_prev, c_prev):
-    D, H = check_params(params, GATES)
-    B = check_array("x_t", x_t, (None, D), "(B, D)", like=dtype_ref(params))[0]
-    check_array("h_prev", h_prev, (B, H), "(B, H)", like=dtype_ref(params))
-    check_array("c_prev", c_prev, (B, H), "(B, H)", like=dtype_ref(params))
-
-
-def _check_cell_cache(name, cache, params, D, H):
-    """The cache must come from a forward pass of a cell of this size; return its batch size B."""
-    return check_cell_cache(name, cache, params, D, H, CELL_CACHE_KEYS, "lstm_cell_forward")
-
-
-def _check_cell_backward_inputs(params, cache, dh, dc):
-    D, H = check_params(params, GATES)
-    B = _check_cell_cache("cache", cache, params, D, H)
-    check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
-    check_array("dc", dc, (B, H), "(B, H)", like=dtype_ref(params))
-
-
-@checked_by(_check_cell_inputs)
+@checked_by(CHECKS.cell_inputs)
 def lstm_cell_forward(params, x_t, h_prev, c_prev):
     """One LSTM step.
     Book: :eq:`lstm-step` (chapter I.2, Anatomy of an LSTM unit).
@@ -99,7 +75,7 @@ def lstm_cell_forward(params, x_t, h_prev, c_prev):
     return h, c, cache
 
 
-@checked_by(_check_cell_backward_inputs)
+@checked_by(CHECKS.cell_backward_inputs)
 def lstm_cell_backward(params, cache, dh, dc):
     """Backward of one LSTM step, the mirror of :func:`lstm_cell_forward`.
     Book: :eq:`lstm-step-backward` (chapter I.3, How an LSTM unit works, step by step).
@@ -147,7 +123,7 @@ def lstm_forward(params, x, state=None):
     the final state ``(h_T, c_T)``, each (B, H), and a cache for :func:`lstm_backward`.
     The loop is :func:`~lstmlib.reference.scan.scan_forward`.
     """
-    state = _check_forward_inputs(params, x, state)
+    state = CHECKS.forward_inputs(params, x, state)
     return scan_forward(lstm_cell_forward.unchecked, params, x, state)
 
 
@@ -160,7 +136,7 @@ def lstm_backward(params, cache, dy, dstate=None):
     ``params``, each summed over time), dx: (T, B, D) and ``(dh0, dc0)``.
     The loop is :func:`~lstmlib.reference.scan.scan_backward`.
     """
-    dstate = _check_backward_inputs(params, cache, dy, dstate)
+    dstate = CHECKS.backward_inputs(params, cache, dy, dstate)
     return scan_backward(lstm_cell_backward.unchecked, params, cache, dy, dstate)
 
 
@@ -175,23 +151,6 @@ def lstm_state_gradients(params, cache, dy, dstate=None):
     With ``dy`` non-zero only at the last step, ``|dh[T-k]|`` shows how much
     gradient survives k steps back (vanishing gradients).
     """
-    dstate = _check_backward_inputs(params, cache, dy, dstate)
+    dstate = CHECKS.backward_inputs(params, cache, dy, dstate)
     dh, dc = scan_state_gradients(lstm_cell_backward.unchecked, params, cache, dy, dstate)
     return dh, dc
-
-
-def _check_forward_inputs(params, x, state):
-    """Validate the arguments of :func:`lstm_forward`; return the initial state (zeros for None)."""
-    D, H = check_params(params, GATES)
-    T, B = check_sequence("x", x, D, like=dtype_ref(params))
-    if state is None:
-        return np.zeros((B, H), x.dtype), np.zeros((B, H), x.dtype)
-    return check_state("state", state, ("h0", "c0"), B, H, like=dtype_ref(params))
-
-
-def _check_backward_inputs(params, cache, dy, dstate):
-    """Validate the arguments of the layer backward; return the final-state gradients (zeros for None)."""
-    B, H = check_layer_backward(params, GATES, cache, dy, "lstm_forward", _check_cell_cache)
-    if dstate is None:
-        return np.zeros((B, H), dy.dtype), np.zeros((B, H), dy.dtype)
-    return check_state("dstate", dstate, ("dh_T", "dc_T"), B, H, like=dtype_ref(params))

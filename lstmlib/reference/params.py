@@ -209,3 +209,73 @@ def check_cell_cache(name, cache, params, D, H, keys, producer):
     B = check_array(f"{name}['x_t']", cache["x_t"], (None, D), "(B, D)", like=dtype_ref(params))[0]
     check_array(f"{name}['h_prev']", cache["h_prev"], (B, H), "(B, H)", like=dtype_ref(params))
     return B
+
+
+class CellChecks:
+    """The input checks of one reference cell and its layer, written once for the RNN, GRU and LSTMs.
+
+    gates: weight blocks (RNN 1, GRU 3, LSTM 4, CIFG 3); cache_keys: what the
+    cell's forward caches; cell, layer: the names of the cell forward and of the
+    layer forward (for messages); vectors: extra ``(H,)`` parameters (peepholes);
+    cell_state: True for an ``(h, c)`` state, False for a bare ``h`` (then
+    ``model`` names the cell in the message refusing a tuple); dstate_name: the
+    layer backward's name of its final-state gradient.
+    """
+
+    def __init__(self, gates, cache_keys, cell, layer, *, vectors=(), cell_state=True, model=None,
+                 dstate_name="dstate"):
+        self.gates, self.cache_keys, self.cell, self.layer = gates, cache_keys, cell, layer
+        self.vectors, self.cell_state, self.model, self.dstate_name = vectors, cell_state, model, dstate_name
+
+    def params(self, params):
+        """``(D, H)`` of a valid parameter dict."""
+        return check_params(params, self.gates, vectors=self.vectors)
+
+    def cell_inputs(self, params, x_t, *state):
+        """The arguments of the cell forward: x_t (B, D) and the state, ``h_prev`` (and ``c_prev``), each (B, H)."""
+        D, H = self.params(params)
+        B = check_array("x_t", x_t, (None, D), "(B, D)", like=dtype_ref(params))[0]
+        for name, array in zip(("h_prev", "c_prev"), state):
+            check_array(name, array, (B, H), "(B, H)", like=dtype_ref(params))
+
+    def cell_cache(self, name, cache, params, D, H):
+        """The cache must come from a forward pass of a cell of this size; return its batch size B."""
+        return check_cell_cache(name, cache, params, D, H, self.cache_keys, self.cell)
+
+    def cell_backward_inputs(self, params, cache, *dstate):
+        """The arguments of the cell backward: its cache and ``dh`` (and ``dc``), each (B, H)."""
+        D, H = self.params(params)
+        B = self.cell_cache("cache", cache, params, D, H)
+        for name, array in zip(("dh", "dc"), dstate):
+            check_array(name, array, (B, H), "(B, H)", like=dtype_ref(params))
+
+    def forward_inputs(self, params, x, state):
+        """Validate the layer forward's arguments; return the initial state (zeros for None).
+
+        With a cell state, ``state`` is a tuple ``(h0, c0)`` and so is the result;
+        without, it is one array ``h0`` (B, H), returned as it is.
+        """
+        D, H = self.params(params)
+        T, B = check_sequence("x", x, D, like=dtype_ref(params))
+        if state is None:
+            zeros = np.zeros((B, H), x.dtype)
+            return (zeros, zeros.copy()) if self.cell_state else zeros
+        if self.cell_state:
+            return check_state("state", state, ("h0", "c0"), B, H, like=dtype_ref(params))
+        if isinstance(state, (tuple, list)):
+            raise TypeError(
+                f"h0 must be one array (B, H), not a {type(state).__name__}: the {self.model} has no cell state"
+            )
+        check_array("h0", state, (B, H), "(B, H)", like=dtype_ref(params))
+        return state
+
+    def backward_inputs(self, params, cache, dy, dstate):
+        """Validate the layer backward's arguments; return the final-state gradient(s) (zeros for None)."""
+        B, H = check_layer_backward(params, self.gates, cache, dy, self.layer, self.cell_cache, vectors=self.vectors)
+        if dstate is None:
+            zeros = np.zeros((B, H), dy.dtype)
+            return (zeros, zeros.copy()) if self.cell_state else zeros
+        if self.cell_state:
+            return check_state(self.dstate_name, dstate, ("dh_T", "dc_T"), B, H, like=dtype_ref(params))
+        check_array("dh_T", dstate, (B, H), "(B, H)", like=dtype_ref(params))
+        return dstate

@@ -29,14 +29,8 @@ import numpy as np
 from lstmlib._checks import check_rng
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
 from lstmlib.reference.params import (
-    check_array,
-    check_cell_cache,
-    check_layer_backward,
-    check_params,
-    check_sequence,
-    check_state,
+    CellChecks,
     checked_by,
-    dtype_ref,
     init_params,
     init_uniform,
 )
@@ -45,6 +39,8 @@ from lstmlib.reference.scan import scan_backward, scan_forward
 GATES = 4  # i, f, g, o
 PEEPHOLES = ("weight_ci_l0", "weight_cf_l0", "weight_co_l0")  # c_{t-1} -> i, c_{t-1} -> f, c_t -> o
 CELL_CACHE_KEYS = ("x_t", "h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c")
+CHECKS = CellChecks(GATES, CELL_CACHE_KEYS, "peephole_cell_forward", "peephole_forward", vectors=PEEPHOLES,
+                    dstate_name="dstate_T")
 
 
 def init_peephole_params(input_size, hidden_size, rng=None, dtype=np.float64):
@@ -62,30 +58,7 @@ def init_peephole_params(input_size, hidden_size, rng=None, dtype=np.float64):
     return params | init_uniform(peepholes, 1 / np.sqrt(hidden_size), rng=rng, dtype=dtype)
 
 
-def _check_params(params):
-    return check_params(params, GATES, vectors=PEEPHOLES)
-
-
-def _check_cell_inputs(params, x_t, h_prev, c_prev):
-    D, H = _check_params(params)
-    B = check_array("x_t", x_t, (None, D), "(B, D)", like=dtype_ref(params))[0]
-    check_array("h_prev", h_prev, (B, H), "(B, H)", like=dtype_ref(params))
-    check_array("c_prev", c_prev, (B, H), "(B, H)", like=dtype_ref(params))
-
-
-def _check_cell_cache(name, cache, params, D, H):
-    """The cache must come from a forward pass of a cell of this size; return its batch size B."""
-    return check_cell_cache(name, cache, params, D, H, CELL_CACHE_KEYS, "peephole_cell_forward")
-
-
-def _check_cell_backward_inputs(params, cache, dh, dc):
-    D, H = _check_params(params)
-    B = _check_cell_cache("cache", cache, params, D, H)
-    check_array("dh", dh, (B, H), "(B, H)", like=dtype_ref(params))
-    check_array("dc", dc, (B, H), "(B, H)", like=dtype_ref(params))
-
-
-@checked_by(_check_cell_inputs)
+@checked_by(CHECKS.cell_inputs)
 def peephole_cell_forward(params, x_t, h_prev, c_prev):
     """One peephole-LSTM step.
     Book: :eq:`peephole-step` (chapter II.2, The forget gate and peephole connections).
@@ -117,7 +90,7 @@ def peephole_cell_forward(params, x_t, h_prev, c_prev):
     return h, c, cache
 
 
-@checked_by(_check_cell_backward_inputs)
+@checked_by(CHECKS.cell_backward_inputs)
 def peephole_cell_backward(params, cache, dh, dc):
     """Backward of one peephole-LSTM step, the mirror of :func:`peephole_cell_forward`.
 
@@ -172,7 +145,7 @@ def peephole_forward(params, x, state=None):
     the final state ``(h_T, c_T)``, each (B, H), and a cache for :func:`peephole_backward`.
     The loop is :func:`~lstmlib.reference.scan.scan_forward`.
     """
-    state = _check_forward_inputs(params, x, state)
+    state = CHECKS.forward_inputs(params, x, state)
     return scan_forward(peephole_cell_forward.unchecked, params, x, state)
 
 
@@ -184,22 +157,5 @@ def peephole_backward(params, cache, dy, dstate_T=None):
     ``params``, each summed over time), dx: (T, B, D) and ``(dh0, dc0)``.
     The loop is :func:`~lstmlib.reference.scan.scan_backward`.
     """
-    dstate_T = _check_backward_inputs(params, cache, dy, dstate_T)
+    dstate_T = CHECKS.backward_inputs(params, cache, dy, dstate_T)
     return scan_backward(peephole_cell_backward.unchecked, params, cache, dy, dstate_T)
-
-
-def _check_forward_inputs(params, x, state):
-    """Validate the arguments of :func:`peephole_forward`; return the initial state (zeros for None)."""
-    D, H = _check_params(params)
-    T, B = check_sequence("x", x, D, like=dtype_ref(params))
-    if state is None:
-        return np.zeros((B, H), x.dtype), np.zeros((B, H), x.dtype)
-    return check_state("state", state, ("h0", "c0"), B, H, like=dtype_ref(params))
-
-
-def _check_backward_inputs(params, cache, dy, dstate_T):
-    """Validate the arguments of the layer backward; return the final-state gradients (zeros for None)."""
-    B, H = check_layer_backward(params, GATES, cache, dy, "peephole_forward", _check_cell_cache, vectors=PEEPHOLES)
-    if dstate_T is None:
-        return np.zeros((B, H), dy.dtype), np.zeros((B, H), dy.dtype)
-    return check_state("dstate_T", dstate_T, ("dh_T", "dc_T"), B, H, like=dtype_ref(params))
