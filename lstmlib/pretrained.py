@@ -21,6 +21,7 @@ reads no training data and imports no dataset module.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 from pathlib import Path
@@ -222,7 +223,9 @@ class CharLanguageModel:
         return {name: torch.stack(arrays).numpy() for name, arrays in trace.items()}
 
 
-# name -> (file in lstmlib/checkpoints, wrapper class, one-line description)
+# name -> (file in lstmlib/checkpoints, wrapper, one-line description). The wrapper is a class with
+# ``from_checkpoint(checkpoint: dict)``, or "module:Class" for one that lives beside its model (an
+# application's wrapper in lstmlib/models/...), imported only when that model is loaded.
 _SHIPPED = {
     "charlm-shakespeare": (
         "charlm_shakespeare.pt", CharLanguageModel,
@@ -246,4 +249,7 @@ def load(name: str):
         raise TypeError(f"name must be a str, one of {', '.join(map(repr, _SHIPPED))}; got {type(name).__name__}")
     check_choice("name", name, list(_SHIPPED))
     filename, wrapper, _ = _SHIPPED[name]
+    if isinstance(wrapper, str):
+        module_name, class_name = wrapper.split(":")
+        wrapper = getattr(importlib.import_module(module_name), class_name)
     return wrapper.from_checkpoint(load_checkpoint(filename))
