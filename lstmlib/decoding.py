@@ -1,13 +1,23 @@
-"""Turning a model's scores into tokens: temperature and sampling (later greedy and beam search).
+"""Turning a model's scores into tokens: temperature and sampling, greedy and beam search.
 
-Every function here works with any *next-token model*: a ``torch.nn.Module``
+:func:`sample` works with any *next-token model*: a ``torch.nn.Module``
 with an int ``vocab_size`` whose ``forward(x, state=None)`` maps token ids
 ``x: (T, B)`` to ``(logits (T, B, vocab_size), state)``, such as
 :class:`lstmlib.models.CharLSTM`. Draws come from an explicit NumPy
 generator, so the same seed gives the same text.
+
+:func:`greedy_search` and :func:`beam_search` work with any *step function*
+of a decoder: ``step(tokens (K,), state) -> (log_probs (K, V), state)``, the
+log-probabilities of the next token after each of K hypotheses whose last
+tokens are ``tokens``, and the state after reading them. The state is
+whatever the decoder carries (an LSTM's ``(h, c)``, attention keys, ...);
+beam search reorders it along its batch axis as hypotheses are kept or dropped.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,7 +30,7 @@ from lstmlib._checks import (
     check_token_ids,
 )
 
-__all__ = ["sample", "softmax_with_temperature"]
+__all__ = ["Hypothesis", "beam_search", "greedy_search", "reorder_state", "sample", "softmax_with_temperature"]
 
 
 def softmax_with_temperature(logits, temperature: float = 1.0) -> np.ndarray:
@@ -64,3 +74,171 @@ def sample(model, prompt: np.ndarray, n_chars: int, *, temperature: float = 1.0,
         logits, state = model(torch.tensor([[out[t]]], device=device), state)
     model.train(was_training)
     return out
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One output of a search.
+
+    ``tokens``: the ids produced, without ``<bos>`` and ``<eos>``;
+    ``log_prob``: the sum of their log-probabilities (the ``<eos>``'s included when ``finished``);
+    ``score``: what the search ranks by, ``log_prob / length ** length_normalization`` with
+    ``length = len(tokens) + finished`` (the ``<eos>`` counts as a step);
+    ``finished``: whether it ended with ``<eos>`` (False: cut off at ``max_length``).
+    """
+
+    tokens: list[int]
+    log_prob: float
+    score: float
+    finished: bool
+
+
+def reorder_state(state, index: torch.Tensor, dim: int = 1):
+    """``state`` with every tensor's ``dim`` axis indexed by ``index`` (tuples, lists and dicts recursed).
+
+    The default ``dim=1`` is the batch axis of an LSTM state ``(layers, B, H)``;
+    ``None`` and non-tensor leaves are returned as they are.
+    """
+    if isinstance(state, torch.Tensor):
+        return state.index_select(dim, index.to(state.device))
+    if isinstance(state, tuple):
+        return tuple(reorder_state(s, index, dim) for s in state)
+    if isinstance(state, list):
+        return [reorder_state(s, index, dim) for s in state]
+    if isinstance(state, dict):
+        return {k: reorder_state(s, index, dim) for k, s in state.items()}
+    return state
+
+
+def _check_step_output(log_probs, k: int):
+    """The step function's ``log_probs`` as a float64 CPU tensor ``(k, V)``, or a clear error."""
+    if not isinstance(log_probs, torch.Tensor) or log_probs.ndim != 2 or log_probs.shape[0] != k:
+        got = tuple(log_probs.shape) if isinstance(log_probs, torch.Tensor) else type(log_probs).__name__
+        raise ValueError(f"step must return (log_probs (K, V), state) with K = {k} rows, one per hypothesis; got {got}")
+    return log_probs.detach().to("cpu", torch.float64)
+
+
+def _check_search_args(step, bos_id, eos_id, max_length):
+    if not callable(step):
+        raise TypeError(f"step must be a function (tokens (K,), state) -> (log_probs (K, V), state); "
+                        f"got {type(step).__name__}")
+    for name, value in (("bos_id", bos_id), ("eos_id", eos_id)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a token id (int >= 0); got {value!r}")
+    return check_positive_int("max_length", max_length)
+
+
+@torch.no_grad()
+def greedy_search(step: Callable, state, batch_size: int, *, bos_id: int, eos_id: int,
+                  max_length: int = 50) -> list[Hypothesis]:
+    """The most likely next token at every step, for a batch of ``batch_size`` independent outputs.
+
+    ``state`` is the decoder's state for the batch; ``step`` is called with
+    ``tokens (batch_size,)`` (``<bos>`` first) until every output has produced
+    ``<eos>`` or ``max_length`` tokens. Returns one :class:`Hypothesis` per
+    output (``score`` = ``log_prob``), in batch order.
+    """
+    max_length = _check_search_args(step, bos_id, eos_id, max_length)
+    batch_size = check_positive_int("batch_size", batch_size)
+    tokens = torch.full((batch_size,), int(bos_id), dtype=torch.long)
+    outputs: list[list[int]] = [[] for _ in range(batch_size)]
+    log_prob = np.zeros(batch_size)
+    done = np.zeros(batch_size, dtype=bool)
+    for _ in range(max_length):
+        log_probs, state = step(tokens, state)
+        log_probs = _check_step_output(log_probs, batch_size)
+        best = log_probs.argmax(dim=1)
+        for b in np.flatnonzero(~done):
+            log_prob[b] += float(log_probs[b, best[b]])
+            if int(best[b]) == eos_id:
+                done[b] = True
+            else:
+                outputs[b].append(int(best[b]))
+        if done.all():
+            break
+        tokens = best.to(tokens.device)
+    return [Hypothesis(outputs[b], float(log_prob[b]), float(log_prob[b]), bool(done[b])) for b in range(batch_size)]
+
+
+@torch.no_grad()
+def beam_search(step: Callable, state, *, bos_id: int, eos_id: int, beam_width: int = 4, max_length: int = 50,
+                length_normalization: float = 1.0, state_batch_dim: int = 1,
+                reorder: Callable | None = None) -> list[Hypothesis]:
+    """The ``beam_width`` best outputs for one input, best first, by breadth-first search with pruning.
+
+    Args:
+        step: ``(tokens (K,), state) -> (log_probs (K, V), state)`` (see the module docstring).
+        state: the decoder's state for ONE hypothesis (batch size 1 along ``state_batch_dim``).
+        bos_id, eos_id: the ids that start the decoder's input and end an output.
+        beam_width: how many unfinished hypotheses are kept after each step.
+        max_length: the most tokens an output may take (``<eos>`` included).
+        length_normalization: α in ``score = log_prob / length ** α``; 0 ranks by log-probability
+            (which favours short outputs), 1 by the mean log-probability per token.
+        state_batch_dim: the axis of every state tensor that holds the hypotheses.
+        reorder: ``(state, index (K,)) -> state`` to keep the hypotheses ``index``; by default
+            :func:`reorder_state` along ``state_batch_dim``.
+
+    At each step every kept hypothesis is extended by every token; of the
+    ``2 * beam_width`` best extensions (by log-probability) those ending in
+    ``<eos>`` are finished and the best ``beam_width`` others are kept. The
+    search stops early once ``beam_width`` finished outputs score at least as
+    well as any kept hypothesis could (its log-probability can only fall, and
+    its length is at most ``max_length``), so with a beam as wide as the
+    number of possible prefixes the result is the exhaustive search's.
+    Returns up to ``beam_width`` hypotheses: finished ones by score, then any
+    cut off at ``max_length``.
+    """
+    max_length = _check_search_args(step, bos_id, eos_id, max_length)
+    beam_width = check_positive_int("beam_width", beam_width)
+    if isinstance(length_normalization, bool) or not isinstance(length_normalization, (int, float)) \
+            or not 0 <= length_normalization < float("inf"):
+        raise ValueError(f"length_normalization must be a number >= 0 (the exponent α of the length); "
+                         f"got {length_normalization!r}")
+    alpha = float(length_normalization)
+    if reorder is None:
+        def reorder(s, index):
+            return reorder_state(s, index, state_batch_dim)
+
+    def score(log_prob: float, length: int) -> float:
+        return log_prob / length**alpha
+
+    alive_tokens: list[list[int]] = [[]]
+    alive_log_prob = torch.zeros(1, dtype=torch.float64)
+    last = torch.tensor([int(bos_id)], dtype=torch.long)
+    finished: list[Hypothesis] = []
+    for t in range(1, max_length + 1):
+        log_probs, state = step(last, state)
+        log_probs = _check_step_output(log_probs, len(alive_tokens))
+        total = alive_log_prob[:, None] + log_probs  # (K, V)
+        vocab = total.shape[1]
+        top = torch.topk(total.flatten(), min(2 * beam_width, total.numel()))
+        keep_rows, keep_tokens, keep_log_probs = [], [], []
+        for value, flat in zip(top.values.tolist(), top.indices.tolist()):
+            row, token = divmod(flat, vocab)
+            if token == eos_id:
+                finished.append(Hypothesis(alive_tokens[row], value, score(value, t), True))
+            elif len(keep_rows) < beam_width:
+                keep_rows.append(row)
+                keep_tokens.append(token)
+                keep_log_probs.append(value)
+        if not keep_rows:  # every extension worth keeping ended
+            alive_tokens = []
+            break
+        alive_tokens = [alive_tokens[r] + [tok] for r, tok in zip(keep_rows, keep_tokens)]
+        alive_log_prob = torch.tensor(keep_log_probs, dtype=torch.float64)
+        index = torch.tensor(keep_rows, dtype=torch.long)
+        state = reorder(state, index)
+        last = torch.tensor(keep_tokens, dtype=torch.long)
+        if len(finished) >= beam_width and t < max_length:
+            kth_best = sorted((h.score for h in finished), reverse=True)[beam_width - 1]
+            # the best any kept hypothesis could still score: its log-probability (which only falls)
+            # over the longest length it could reach (a longer length lifts a negative score the most)
+            reachable = max(score(lp, max_length) if alpha > 0 else lp for lp in keep_log_probs)
+            if kth_best >= reachable:
+                alive_tokens = []
+                break
+    finished.sort(key=lambda h: h.score, reverse=True)
+    cut_off = sorted((Hypothesis(toks, float(lp), score(float(lp), len(toks)), False)
+                      for toks, lp in zip(alive_tokens, alive_log_prob.tolist())),
+                     key=lambda h: h.score, reverse=True)
+    return (finished + cut_off)[:beam_width]

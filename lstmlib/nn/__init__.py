@@ -13,6 +13,9 @@
   weights from the cell to its gates; ``torch.nn.LSTM``'s arguments and outputs.
 * :class:`CoupledLSTM`, :class:`CoupledLSTMCell` -- the coupled input-forget gate LSTM
   (CIFG, f = 1 - i; Greff et al., 2017); ``torch.nn.LSTM``'s outputs, 3H gate rows (i, g, o).
+* :class:`AdditiveAttention`, :class:`MultiplicativeAttention` -- attention over a set of keys
+  (Bahdanau et al., 2014; Luong et al., 2015): ``(query (B, Hq), keys (B, S, Hk), mask) ->
+  (context (B, Hk), weights (B, S))``.
 * :class:`RecurrentBase` -- the shared composition (stacking, bidirectional,
   packed sequences) every recurrent layer is built on.
 * :mod:`lstmlib.nn.fast_paths` -- the version-specific speed tricks, and the switch
@@ -28,6 +31,7 @@
   ``PackedSequence`` (torch's ``pack_padded_sequence`` fails under ``torch.func.grad``).
 """
 
+from .attention import AdditiveAttention, MultiplicativeAttention
 from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence
 from .coupled import CoupledLSTM, CoupledLSTMCell, coupled_cell, coupled_sequence
 from .deploy import TorchScriptUnsupported, register_safe_globals
@@ -40,6 +44,7 @@ from .rnn import RNN, RNNCell, rnn_cell, rnn_sequence
 from .tree_lstm import ChildSumTreeLSTM, NaryTreeLSTM
 
 __all__ = [
+    "AdditiveAttention",
     "ChildSumTreeLSTM",
     "ConvLSTM",
     "ConvLSTMCell",
@@ -49,6 +54,7 @@ __all__ = [
     "GRUCell",
     "LSTM",
     "LSTMCell",
+    "MultiplicativeAttention",
     "NaryTreeLSTM",
     "PeepholeLSTM",
     "PeepholeLSTMCell",

@@ -15,11 +15,17 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.peephole` -- the peephole LSTM (the LSTM + diagonal weights from the cell to the gates)
 * :mod:`~lstmlib.reference.scan` -- the one time loop (forward, backward, state gradients) of the layers above
   but the Tree-LSTMs, which walk trees
+* :mod:`~lstmlib.reference.attention` -- additive (Bahdanau) attention over a set of keys
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
 
 from lstmlib.reference.activations import dsigmoid, dtanh, sigmoid
+from lstmlib.reference.attention import (
+    additive_attention_backward,
+    additive_attention_forward,
+    init_additive_attention_params,
+)
 from lstmlib.reference.conv2d import conv2d_backward, conv2d_forward
 from lstmlib.reference.convlstm import (
     convlstm_backward,
@@ -90,6 +96,7 @@ from lstmlib.reference.tree_lstm import (
 
 __all__ = [
     "sigmoid", "dsigmoid", "dtanh",
+    "init_additive_attention_params", "additive_attention_forward", "additive_attention_backward",
     "init_lstm_params", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
     "lstm_state_gradients",
     "init_rnn_params", "rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward",
