@@ -56,7 +56,7 @@ def train(
     steps: int,
     lr: float = 1e-2,
     clip: float | None = 1.0,
-    optimizer: str = "adam",
+    optimizer: str | torch.optim.Optimizer = "adam",
     on_step: Callable[[int, float], None] | None = None,
 ) -> History:
     """Optimise ``model`` for ``steps`` steps and return the :class:`History`.
@@ -68,7 +68,9 @@ def train(
         steps: number of optimisation steps.
         lr: learning rate.
         clip: maximum global gradient norm, or None for no clipping.
-        optimizer: ``"adam"`` or ``"sgd"``.
+        optimizer: ``"adam"`` or ``"sgd"`` (a fresh one at ``lr``), or an optimiser
+            over ``model``'s parameters that the caller keeps, e.g. to save its state
+            in a checkpoint and resume (``lr`` is then the optimiser's own).
         on_step: called as ``on_step(step, loss)`` after each step, e.g. to
             move a progress bar; None for nothing.
     """
@@ -77,10 +79,14 @@ def train(
     if clip is not None:
         clip = check_positive_number("clip", clip)
     optimizers = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
-    check_choice("optimizer", optimizer, sorted(optimizers))
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        check_choice("optimizer", optimizer, sorted(optimizers))
     if on_step is not None and not callable(on_step):
         raise TypeError(f"on_step must be None or a function on_step(step, loss); got {type(on_step).__name__}")
-    opt = optimizers[optimizer](model.parameters(), lr=lr)
+    if isinstance(optimizer, torch.optim.Optimizer):
+        opt = optimizer
+    else:
+        opt = optimizers[optimizer](model.parameters(), lr=lr)
     history = History()
     model.train()
     for step in range(steps):
