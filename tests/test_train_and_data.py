@@ -78,3 +78,19 @@ def test_train_rejects_an_on_step_that_is_not_a_function():
     model = torch.nn.Linear(2, 1)
     with pytest.raises(TypeError, match=r"on_step must be None or a function on_step\(step, loss\); got int"):
         train(model, lambda step: model(torch.ones(1, 2)).sum(), steps=1, on_step=3)
+
+
+def test_train_with_a_kept_optimiser_continues_exactly_where_one_long_run_would():
+    def loss_fn_for(model):
+        gen = torch.Generator().manual_seed(0)
+        return lambda step: model(torch.randn(8, 2, generator=gen)).pow(2).mean()
+
+    seed_everything(1)
+    long = torch.nn.Linear(2, 1)
+    whole = train(long, loss_fn_for(long), steps=6, lr=0.1).loss
+    seed_everything(1)
+    split = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(split.parameters(), lr=0.1)
+    fn = loss_fn_for(split)
+    halves = train(split, fn, steps=3, optimizer=opt).loss + train(split, fn, steps=3, optimizer=opt).loss
+    assert halves == whole  # Adam's moments and step count carried over in the kept optimiser
