@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 
 import torch
-from bench_recurrent import cpu_name, cpu_pressure, make_step, time_pair
 
 import lstmlib.nn as lnn
+from lstmlib.benchmarking import cpu_name, cpu_pressure, make_step, time_pair
 
 T, B, H = 35, 32, 128
 

@@ -23,10 +23,10 @@ import datetime
 import os
 
 import torch
-from bench_recurrent import cpu_name, cpu_pressure, make_step, time_pair
 from torch import nn
 
 import lstmlib.nn as lnn
+from lstmlib.benchmarking import cpu_name, cpu_pressure, make_step, time_pair
 
 B, T, C, FRAME = 16, 10, 1, (32, 32)
 HIDDEN_CHANNELS = (16, 64)

@@ -27,8 +27,9 @@ import statistics
 import time
 
 import torch
-from bench_recurrent import cpu_name, cpu_pressure
 from torch.nn import grad as conv_grad
+
+from lstmlib.benchmarking import cpu_name, cpu_pressure
 
 
 def median_pair(step_a, step_b, rounds: int, calls: int) -> tuple[float, float]:

@@ -23,17 +23,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import sys
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_recurrent import cpu_name, cpu_pressure, time_pair  # noqa: E402
-
-import lstmlib.nn as lnn  # noqa: E402
-from lstmlib.trees import children_lists, merge_trees, node_heights, random_tree  # noqa: E402
+import lstmlib.nn as lnn
+from lstmlib.benchmarking import cpu_name, cpu_pressure, time_pair
+from lstmlib.trees import children_lists, merge_trees, node_heights, random_tree
 
 N_TREES, MIN_NODES, MAX_NODES, D, H, N_ARY = 128, 20, 40, 64, 64, 2
 
