@@ -8,16 +8,22 @@ on the same machine, printed beside the machine's CPU model and vector flags
 * :func:`cpu_pressure` -- Linux's share of recent time in which tasks waited for a CPU.
 * :func:`time_pair` -- the fastest time of two steps, measured alternately.
 * :func:`make_step` -- a forward (no_grad) or forward+backward step of a recurrent module.
+* :func:`profile_by_kind` -- a step's time split into matrix products, pointwise work, memory work,
+  fused kernels, and the Python and dispatch time outside every operation.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
+import sys
 import time
 
 import torch
 
-__all__ = ["VECTOR_FLAGS", "cpu_name", "cpu_pressure", "make_step", "sync", "time_pair"]
+__all__ = ["OP_KINDS", "VECTOR_FLAGS", "cpu_name", "cpu_pressure", "make_step", "op_kind", "profile_by_kind", "sync",
+           "time_pair"]
 
 
 # The instruction-set flags that decide how fast a float32 GEMM and the pointwise kernels run here
@@ -86,3 +92,71 @@ def time_pair(step_a, step_b, device: str, rounds: int, warmup: int = 3) -> tupl
             sync(device)
             times[k].append(time.perf_counter() - start)
     return min(times[0]), min(times[1])
+
+
+# What an operation of the PyTorch profiler is, by its name (without the "aten::" prefix).
+OP_KINDS = {
+    "matrix products": ("mm", "addmm", "bmm", "matmul", "linear", "baddbmm", "_mkldnn_matmul"),
+    "fused RNN kernel": ("mkldnn_rnn", "mkldnn_rnn_layer", "mkldnn_rnn_layer_backward", "_thnn_fused_lstm_cell"),
+    "pointwise": ("sigmoid", "tanh", "mul", "add", "sub", "addcmul", "mul_", "add_", "sub_", "addcmul_",
+                  "sigmoid_backward", "tanh_backward", "div", "neg", "rsub", "fill_", "zero_", "sum"),
+}
+
+
+def op_kind(name: str) -> str | None:
+    """The kind (a key of :data:`OP_KINDS`, or "memory and other") of the profiler event ``name``.
+
+    None for events that are not ATen operations (an autograd Function's own
+    record, the engine's bookkeeping): their time is their children's.
+    """
+    if not name.startswith("aten::"):
+        return None
+    op = name.removeprefix("aten::")
+    for kind, ops in OP_KINDS.items():
+        if op in ops:
+            return kind
+    return "memory and other"
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Point file descriptor 2 at /dev/null: torch 2.13's profiler logs a line to it at every start and stop."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def profile_by_kind(step, repeats: int = 5, warmup: int = 3) -> tuple[float, dict[str, float]]:
+    """Profile ``step()`` and split its time by kind of operation: ``(wall seconds, {kind: seconds})``.
+
+    The kinds are those of :data:`OP_KINDS`, "memory and other" (copies,
+    views, allocation: every other ATen operation), and "Python and dispatch":
+    the wall time not spent inside any operation (Python, PyTorch's dispatch,
+    autograd's bookkeeping, the profiler's own overhead). The run with the
+    smallest wall time of ``repeats`` profiled runs is kept.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    for _ in range(warmup):
+        step()
+    best = None
+    for _ in range(repeats):
+        with _stderr_silenced(), profile(activities=[ProfilerActivity.CPU]) as prof:
+            start = time.perf_counter()
+            step()
+            wall = time.perf_counter() - start
+        split = dict.fromkeys([*OP_KINDS, "memory and other"], 0.0)
+        for event in prof.key_averages():
+            kind = op_kind(event.key)
+            if kind is not None:
+                split[kind] += event.self_cpu_time_total / 1e6
+        split["Python and dispatch"] = max(wall - sum(split.values()), 0.0)
+        if best is None or wall < best[0]:
+            best = (wall, split)
+    return best

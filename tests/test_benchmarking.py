@@ -31,3 +31,26 @@ def test_make_step_runs_forward_only_or_fills_every_gradient():
     assert all(p.grad is None for p in lstm.parameters())
     make_step(lstm, x, backward=True)()
     assert all(p.grad is not None for p in lstm.parameters())
+
+
+def test_op_kind_sorts_aten_operations_and_skips_other_records():
+    from lstmlib.benchmarking import op_kind
+
+    assert op_kind("aten::addmm") == "matrix products" and op_kind("aten::sigmoid") == "pointwise"
+    assert op_kind("aten::mkldnn_rnn_layer_backward") == "fused RNN kernel"
+    assert op_kind("aten::copy_") == "memory and other" and op_kind("LSTMSequenceBackward") is None
+
+
+def test_profile_by_kind_splits_the_wall_time_and_sees_torchs_fused_kernel(capfd):
+    import lstmlib.nn
+    from lstmlib.benchmarking import profile_by_kind
+
+    torch.manual_seed(0)
+    x = torch.randn(6, 2, 4)
+    ours, theirs = lstmlib.nn.LSTM(4, 5), torch.nn.LSTM(4, 5)
+    wall, split = profile_by_kind(make_step(ours, x, backward=True), repeats=2, warmup=1)
+    assert split["matrix products"] > 0 and split["pointwise"] > 0 and split["fused RNN kernel"] == 0
+    assert abs(sum(split.values()) - wall) < 1e-9 or split["Python and dispatch"] == 0
+    _, split = profile_by_kind(make_step(theirs, x, backward=True), repeats=2, warmup=1)
+    assert split["fused RNN kernel"] > 0 and split["matrix products"] == 0
+    assert "profiler_start" not in capfd.readouterr().err  # the profiler's log lines are silenced
