@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import sys
+import zipfile
 from pathlib import PurePosixPath
 
 import yaml
@@ -24,6 +25,7 @@ from lstmbook.records import (  # noqa: E402
     seconds_text,
     status_text,
 )
+from lstmbook.source_archive import ARCHIVE, archive_files, archive_uri, write_archive  # noqa: E402
 
 RECORD = {
     "executed_at": "2026-11-25T23:50:42+00:00",
@@ -90,6 +92,9 @@ def test_the_hint_names_both_paths_the_time_and_links_the_times_page():
     assert "It last ran in 57.0 s" in text
     (link,) = [n for n in hint.findall() if n.tagname == "pending_xref"]
     assert (link["reftype"], link["reftarget"]) == ("doc", "/execution-times")
+    (download,) = [n for n in hint.findall(nodes.reference) if "lstmbook-source-archive" in n["classes"]]
+    assert download["refuri"] == "../../lstm-book-source.zip" and download.astext() == "lstm-book-source.zip"
+    assert "unzip lstm-book-source.zip && cd lstm-book and make lab open JupyterLab" in text
     no_time = hint_node("d", source, PurePosixPath("x.ipynb"), {}, "execution-times").astext()
     assert "last ran" not in no_time and "See Execution times." in no_time
 
@@ -105,9 +110,33 @@ def test_toc_documents_follow_the_toc_with_their_part():
 
 
 def test_table_cells_carry_their_column_class():
-    result = table(COLUMNS, [["a", "b", "1.0 s", "d", nodes.strong(text="e")]], ["t"])
+    result = table(COLUMNS, [["a", "1.0 s", "d", nodes.strong(text="e")]], ["t"])
     entries = list(result.findall(nodes.entry))
-    assert [e["classes"] for e in entries[:5]] == [["lstmbook-chapter"], ["lstmbook-part"], ["lstmbook-time"],
+    assert [e["classes"] for e in entries[:4]] == [["lstmbook-chapter"], ["lstmbook-time"],
                                                   ["lstmbook-executed-on"], ["lstmbook-status"]]
-    assert [e.astext() for e in entries[5:]] == ["a", "b", "1.0 s", "d", "e"]
+    assert [e.astext() for e in entries[4:]] == ["a", "1.0 s", "d", "e"]
     assert result["classes"] == ["t"]
+
+
+def test_the_source_archive_holds_what_make_lab_and_make_test_need(tmp_path):
+    files = {path.as_posix() for path in archive_files(ROOT)}
+    for needed in ("Makefile", "README.md", "requirements.txt", "requirements-nodeps.txt", "pyproject.toml",
+                   "_config.yml", "_toc.yml", "references.bib", "nbval-sanitize.cfg", "lstmlib/__init__.py",
+                   "scripts/execute_notebooks.py", "tests/conftest.py", "_ext/lstmbook/__init__.py",
+                   "vendor/README.md", "lstmlib/checkpoints/manifest.json"):
+        assert needed in files, needed
+    for entry in toc_files():  # every page of the book, as its notebook or Markdown file
+        assert f"{entry}.ipynb" in files or f"{entry}.md" in files, entry
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or ".ipynb_checkpoints" in f
+                or f.startswith((".venv/", "_build/", ".git/"))]
+    # written under one folder, byte for byte
+    count = write_archive(ROOT, tmp_path / ARCHIVE)
+    with zipfile.ZipFile(tmp_path / ARCHIVE) as archive:
+        names = archive.namelist()
+        assert count == len(names) == len(files) and all(n.startswith("lstm-book/") for n in names)
+        assert archive.read("lstm-book/Makefile") == (ROOT / "Makefile").read_bytes()
+
+
+def test_the_archive_link_is_relative_to_the_page():
+    assert archive_uri("intro") == "lstm-book-source.zip"
+    assert archive_uri("chapters/part1-lstm/02-anatomy") == "../../lstm-book-source.zip"
