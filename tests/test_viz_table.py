@@ -48,6 +48,8 @@ def test_numbers_are_right_aligned_and_text_left():
     for column in (2, 3):  # the header of a numeric column is right-aligned with it
         assert all("text-align:right" in a["style"] and a["class"] == "lstm-num" for _, a, _ in by_column[column])
     assert [t for _, _, t in by_column[2]] == ["H", "128", "64"]
+    # numbers stay on one line; a column's title may wrap
+    assert all(("white-space:nowrap" in a["style"]) == (tag == "td") for tag, a, _ in by_column[3])
 
 
 def test_every_cell_is_padded():

@@ -19,7 +19,8 @@ _BLANK = {"", "–", "—", "-"}
 # Inline styles, so that the table looks the same in JupyterLab, in a plain HTML export and in
 # the book (whose lstmbook.css styles every output table the same way).
 _PAD = "padding:0.3em 0.75em"
-_RIGHT = f"{_PAD};text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums"
+_RIGHT = f"{_PAD};text-align:right;font-variant-numeric:tabular-nums"
+_NOWRAP = ";white-space:nowrap"  # a number on one line; its column's title may wrap
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence], *, caption: str | None = None) -> HTML:
@@ -51,7 +52,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence], *, caption: str | Non
                and any(_is_number(row[j]) for row in shown) for j in range(len(header))]
 
     def cells(values, tag):
-        return "".join(f'<{tag} class="lstm-num" style="{_RIGHT}">{v}</{tag}>' if numeric[j]
+        return "".join(f'<{tag} class="lstm-num" style="{_RIGHT}{_NOWRAP * (tag == "td")}">{v}</{tag}>' if numeric[j]
                        else f'<{tag} style="{_PAD};text-align:left">{v}</{tag}>' for j, v in enumerate(values))
 
     head = f"<thead><tr>{cells(header, 'th')}</tr></thead>"
