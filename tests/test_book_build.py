@@ -12,6 +12,7 @@ and the browser test.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import zipfile
@@ -125,7 +126,7 @@ def test_every_chapter_page_says_how_to_run_it_locally(built_book):
         page = (built_book / f"{entry}.html").read_text()
         hint = re.search(r'<div class="[^"]*lstmbook-launch[^"]*">(.*?)</div>', page, re.S)
         assert hint, f"{entry}: no launch hint"
-        text = re.sub(r"<[^>]+>", "", hint.group(1))
+        text = html.unescape(re.sub(r"<[^>]+>", "", hint.group(1)))
         in_lab = entry.removeprefix("chapters/")
         assert "make lab" in text and f"{in_lab}.ipynb" in text and f"{entry}.ipynb in the repository" in text
         assert re.search(r'href="(\.\./)*execution-times\.html"', hint.group(1)), entry
