@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import zipfile
 from pathlib import PurePosixPath
 
+import pytest
 import yaml
 from book_files import ROOT, toc_files
 from docutils import nodes
@@ -140,3 +142,14 @@ def test_the_source_archive_holds_what_make_lab_and_make_test_need(tmp_path):
 def test_the_archive_link_is_relative_to_the_page():
     assert archive_uri("intro") == "lstm-book-source.zip"
     assert archive_uri("chapters/part1-lstm/02-anatomy") == "../../lstm-book-source.zip"
+
+
+def test_the_source_archive_holds_every_tracked_file():
+    # a file added at the repository's top level must join CONTENTS (_ext/lstmbook/source_archive.py)
+    try:
+        listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout (or no git): nothing to compare the archive with")
+    tracked = {line for line in listed.splitlines() if (ROOT / line).is_file()}  # deleted but not committed: not there
+    missing = sorted(tracked - {path.as_posix() for path in archive_files(ROOT)})
+    assert not missing, f"tracked files left out of the source archive: {missing[:20]}"
