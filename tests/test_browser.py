@@ -119,7 +119,9 @@ const layout = (images) => {
     const shown = img.getBoundingClientRect().width;
     return shown < %(scale)s * drawnAt ? [`${img.src.split("/").pop()}: ${Math.round(shown)} of ${drawnAt} px`] : [];
   });
-  return {overflowingMath, touchingCells, shrunkFigures, viewport: window.innerWidth};
+  const band = document.querySelector(".bd-header");
+  return {overflowingMath, touchingCells, shrunkFigures, viewport: window.innerWidth,
+          topBand: band && visible(band) ? Math.round(band.getBoundingClientRect().height) : 0};
 };
 """ % {"gap": MIN_CELL_GAP_PX, "scale": MIN_FIGURE_SCALE}
 
@@ -290,6 +292,11 @@ def test_every_stored_widget_is_drawn(reports):
 
 def test_pages_are_laid_out_at_desktop_width(reports):
     assert {r["viewport"] for r in reports.values()} == {DESKTOP_WIDTH}
+
+
+def test_no_empty_top_band(reports):
+    # the theme's top bar held only a second search button (the article's bar has one)
+    assert not failures(reports, lambda r: r["topBand"]), "the theme's top bar is shown"
 
 
 def test_no_equation_overflow(reports):
