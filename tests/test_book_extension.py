@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import PurePosixPath
 
+import pybtex.database
 import pytest
 import yaml
 from book_files import ROOT, toc_files
@@ -17,6 +18,8 @@ from sphinx_external_toc.parsing import parse_toc_yaml
 
 sys.path.insert(0, str(ROOT / "_ext"))
 
+from lstmbook import register_bibliography_labels  # noqa: E402
+from lstmbook.bib_labels import AuthorYearLabels, PlainAuthorYear  # noqa: E402
 from lstmbook.execution_times import COLUMNS, table, toc_documents  # noqa: E402
 from lstmbook.launch_hint import hint_node, lab_path  # noqa: E402
 from lstmbook.records import (  # noqa: E402
@@ -153,3 +156,18 @@ def test_the_source_archive_holds_every_tracked_file():
     tracked = {line for line in listed.splitlines() if (ROOT / line).is_file()}  # deleted but not committed: not there
     missing = sorted(tracked - {path.as_posix() for path in archive_files(ROOT)})
     assert not missing, f"tracked files left out of the source archive: {missing[:20]}"
+
+
+def test_bibliography_labels_read_like_the_citations():
+    entries = pybtex.database.parse_string("""
+        @article{one, author = {Hochreiter, Sepp and Schmidhuber, J{\\"u}rgen}, title = {A}, year = {1997}}
+        @article{two, author = {Gers, Felix A. and Schmidhuber, J. and Cummins, F.}, title = {B}, year = {2000}}
+        @article{three, author = {Gers, Felix A. and Schraudolph, N. and Schmidhuber, J.}, title = {C}, year = {2000}}
+        @book{four, author = {Elman, Jeffrey L.}, title = {D}, year = {1990}}
+        @misc{five, author = {van den Oord, A{\\"a}ron and Dieleman, Sander}, title = {E}, year = {2016}}
+    """, "bibtex").entries
+    register_bibliography_labels()
+    labels = list(AuthorYearLabels().format_labels(entries.values()))
+    assert labels == ["Hochreiter and Schmidhuber, 1997", "Gers et al., 2000a", "Gers et al., 2000b",
+                      "Elman, 1990", "van den Oord and Dieleman, 2016"]
+    assert PlainAuthorYear().label_style.__class__ is AuthorYearLabels

@@ -13,7 +13,6 @@ from collections import Counter
 from string import ascii_lowercase
 
 from pybtex.plugin import register_plugin
-from pybtex.richtext import Text
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
 
@@ -21,8 +20,8 @@ STYLE = "plain_author_year"
 
 
 def last_names(person) -> str:
-    return str(Text(*person.rich_prelast_names, " " if person.prelast_names else "", *person.rich_last_names)
-               ).strip()
+    """"van den Oord": the particles and last names, as plain text (LaTeX accents resolved)."""
+    return " ".join(str(name) for name in (*person.rich_prelast_names, *person.rich_last_names))
 
 
 def author_year(entry) -> str:
