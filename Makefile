@@ -30,6 +30,8 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo
 	@echo "Open the book: file://$(CURDIR)/_build/html/index.html"
+	@echo "or serve it (search then shows snippets, and the browser logs no CORS errors):"
+	@echo "    $(PYTHON) -m http.server --directory _build/html 8000   # then open http://localhost:8000/"
 
 ## lint: ruff over the library, tests, scripts and benchmarks (settings in pyproject.toml)
 lint: $(STAMP)
@@ -41,9 +43,9 @@ test: lint
 	    --nbval --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg \
 	    -n 2 --dist loadfile -p no:cacheprovider
 
-## lab: JupyterLab on the chapters
+## lab: JupyterLab on the chapters (as root, e.g. in a container, with --allow-root: Jupyter refuses root otherwise)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=$(CHAPTERS)
+	$(BIN)/jupyter lab --notebook-dir=$(CHAPTERS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## notebooks: re-execute every chapter in place, storing widget state
 ## (one thread per kernel, as under `make test`, so the stored outputs are the ones nbval reproduces)

@@ -17,6 +17,10 @@ book's "Execution times" page:
 * ``environment``: the versions of Python, NumPy, torch and lstmlib and the
   number of torch threads, as the kernel itself reported them after the run.
 
+The notebook's ``kernelspec`` is set to the installed ``python3`` kernel's own
+(display name "Python 3 (ipykernel)"), the one JupyterLab writes on opening a
+notebook: stored otherwise, every chapter would open in ``make lab`` already modified.
+
 Usage: python scripts/execute_notebooks.py [PATH ...]   (folders or .ipynb files)
 """
 
@@ -30,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -79,13 +84,22 @@ def clear_outputs_after(nb, index: int) -> None:
             cell.execution_count = None
 
 
+KERNEL = "python3"
+
+
+def kernelspec() -> dict:
+    """The notebook metadata of the installed ``python3`` kernel, as JupyterLab stores it."""
+    spec = KernelSpecManager().get_kernel_spec(KERNEL)
+    return {"display_name": spec.display_name, "language": spec.language, "name": KERNEL}
+
+
 def execute(path: Path) -> dict:
     """Execute ``path`` in place; return the record stored in its ``lstmbook`` metadata."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
         timeout=600,
-        kernel_name="python3",
+        kernel_name=KERNEL,
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
     )
@@ -106,6 +120,7 @@ def execute(path: Path) -> dict:
         record["execution_seconds"] = round(time.perf_counter() - start, 1)
         record["environment"] = kernel_environment(client)
     nb.metadata["lstmbook"] = record
+    nb.metadata["kernelspec"] = kernelspec()
     nbformat.write(nb, path)
     return record
 

@@ -21,7 +21,14 @@ def built_book(tmp_path_factory) -> Path:
     pytest-xdist every worker has its own session, so the build goes to the
     run's shared temporary folder under a lock: the first worker that needs the
     book builds it, the others wait for it and reuse it (and its log, if it failed).
+
+    BOOK_HTML=<folder>: test the book built there instead (``jupyter-book build .
+    --path-output <folder>``), to run the build and browser tests again without a new build.
     """
+    if os.environ.get("BOOK_HTML"):
+        html = Path(os.environ["BOOK_HTML"]) / "_build" / "html"
+        assert (html / "index.html").is_file(), f"BOOK_HTML={os.environ['BOOK_HTML']}: no built book there"
+        return html
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # above each worker's own folder: the same for the whole run

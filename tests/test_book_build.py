@@ -12,11 +12,12 @@ and the browser test.
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import zipfile
 from html.parser import HTMLParser
 
-import yaml
 from book_files import ROOT, toc_files
 
 # Attributes through which a page loads something (hyperlinks are not loads).
@@ -94,21 +95,18 @@ def test_execution_times_page_lists_every_chapter_with_its_recorded_run(built_bo
     parser = _Table("lstmbook-execution-times")
     parser.feed(page)
     header, *rows = parser.cells()
-    assert [text for text, _ in header] == ["Chapter", "Part", "Time", "Executed on", "Status"]
+    assert [text for text, _ in header] == ["Chapter", "Time", "Executed on", "Status"]
     chapters = _chapter_entries()
     assert chapters, "the toc lists no chapter notebooks"
     assert [hrefs for (_, hrefs), *_ in rows] == [[f"{entry}.html"] for entry in chapters]
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    part_of = {item["file"]: part["caption"] for part in toc["parts"] for item in part["chapters"]}
     total = 0.0
     for entry, row in zip(chapters, rows):
         record = json.loads((ROOT / f"{entry}.ipynb").read_text())["metadata"]["lstmbook"]
         total += record["execution_seconds"]
-        (_, _), (part, _), (time, _), (day, _), (status, _) = row
+        (_, _), (time, _), (day, _), (status, _) = row
         assert time == f"{record['execution_seconds']:.1f} s", entry
         assert day == record["executed_at"][:10], entry
         assert status == "executed without error", entry
-        assert part == part_of[entry], entry
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert f"Together the {len(chapters)} chapters ran in {total:.1f} s." in text
 
@@ -128,11 +126,31 @@ def test_every_chapter_page_says_how_to_run_it_locally(built_book):
         page = (built_book / f"{entry}.html").read_text()
         hint = re.search(r'<div class="[^"]*lstmbook-launch[^"]*">(.*?)</div>', page, re.S)
         assert hint, f"{entry}: no launch hint"
-        text = re.sub(r"<[^>]+>", "", hint.group(1))
+        text = html.unescape(re.sub(r"<[^>]+>", "", hint.group(1)))
         in_lab = entry.removeprefix("chapters/")
         assert "make lab" in text and f"{in_lab}.ipynb" in text and f"{entry}.ipynb in the repository" in text
         assert re.search(r'href="(\.\./)*execution-times\.html"', hint.group(1)), entry
+        assert _archive_link(built_book, entry, hint.group(1)), f"{entry}: the hint does not link the source archive"
+        assert "unzip lstm-book-source.zip && cd lstm-book" in text
     assert "lstmbook-launch" not in (built_book / "notation.html").read_text()
+
+
+def _archive_link(built_book, entry: str, html: str) -> bool:
+    """Whether ``html`` (part of the page of ``entry``) links the site's source archive."""
+    hrefs = re.findall(r'href="([^"]*lstm-book-source\.zip)"', html)
+    page_folder = (built_book / entry).parent
+    return any((page_folder / href).resolve() == (built_book / "lstm-book-source.zip").resolve() for href in hrefs)
+
+
+def test_the_site_ships_the_books_source(built_book):
+    # a downloaded .ipynb alone cannot import lstmlib: the intro and every chapter link the whole source
+    with zipfile.ZipFile(built_book / "lstm-book-source.zip") as archive:
+        names = set(archive.namelist())
+        for needed in ("Makefile", "README.md", "requirements.txt", "lstmlib/__init__.py", "tests/conftest.py"):
+            assert f"lstm-book/{needed}" in names, needed
+        for entry in _chapter_entries():
+            assert archive.read(f"lstm-book/{entry}.ipynb") == (ROOT / f"{entry}.ipynb").read_bytes(), entry
+    assert _archive_link(built_book, "intro", (built_book / "intro.html").read_text())
 
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)

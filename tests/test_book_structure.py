@@ -57,3 +57,13 @@ def test_notebook_records_a_clean_run_of_make_notebooks(path):
     assert record["execution_seconds"] > 0
     assert datetime.fromisoformat(record["executed_at"]).tzinfo is not None
     assert set(record["environment"]) == {"python", "numpy", "torch", "lstmlib", "torch_threads"}
+
+
+@pytest.mark.parametrize("path", chapter_notebooks(), ids=lambda p: p.relative_to(CHAPTERS).as_posix())
+def test_notebook_stores_the_kernelspec_jupyterlab_writes(path):
+    # JupyterLab (`make lab`) stores the python3 kernel's display name on opening a notebook; a
+    # chapter that stores another opens already modified. scripts/execute_notebooks.py writes it.
+    spec = json.loads(path.read_text())["metadata"].get("kernelspec")
+    assert spec == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}, (
+        f"{path.name}: kernelspec {spec}; run `make notebooks`"
+    )

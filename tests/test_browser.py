@@ -10,6 +10,12 @@ the widgets must respond with no kernel: a click on a gate-explorer slider
 changes the read-out to lstmlib.reference's numbers, and a click on a
 time-stepper slider shows that step's frame.
 
+What a reader at a desktop width (1280 px, the narrowest common laptop window)
+must be able to read is checked on every page too: no display equation wider
+than its column (test_no_equation_overflow), the text of no two adjacent table
+cells touching (test_table_cells_apart), and no figure shrunk below
+:data:`MIN_FIGURE_SCALE` of the size it was drawn at (test_figures_keep_their_size).
+
 Skipped, saying why, where Chromium is not installed (``.ci/install-browser``
 installs it). Set BOOK_SCREENSHOTS to a folder to keep the gate explorer's
 before/after screenshots.
@@ -42,13 +48,89 @@ pytestmark = pytest.mark.skipif(
 )
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+# The desktop width every page is laid out at, and what it must hold there.
+DESKTOP_WIDTH = 1280
+MIN_CELL_GAP_PX = 6          # between the text of two adjacent table cells (about 0.4 em)
+MIN_FIGURE_SCALE = 0.7       # a figure shown smaller than this share of its drawn width has unreadable text
 REDIRECT = re.compile(r'<meta http-equiv="Refresh" content="0; url=([^"]+)"', re.IGNORECASE)
+
+# What a reader at DESKTOP_WIDTH cannot read (a function of SETTLE_AND_REPORT, run once all is drawn):
+# * overflowingMath: display equations whose typeset width exceeds the width of the block that holds
+#   them (cut off, or scrolled sideways);
+# * touchingCells: table rows in which the text of two adjacent cells is less than MIN_CELL_GAP_PX
+#   apart ("LSTM cpu 1 12822.47" for H=128 and 22.47 ms); a cell's text is its text nodes and its
+#   typeset math, whose hidden copy for screen readers has no place on the page;
+# * shrunkFigures: images displayed at less than MIN_FIGURE_SCALE of their drawn width (the width
+#   attribute where the output sets one, as for high-resolution figures; else the file's own).
+LAYOUT = r"""
+const layout = (images) => {
+  const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  const overflowingMath = [];
+  for (const box of document.querySelectorAll('mjx-container[display="true"]')) {
+    const math = box.querySelector("mjx-math");
+    if (!visible(box) || !math) continue;
+    // the container's own box can grow with what it holds (a flex item): its holder's is the room
+    const holder = box.parentElement, style = getComputedStyle(holder);
+    const room = holder.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const drawn = math.getBoundingClientRect().width;
+    if (drawn > room + 1) {
+      overflowingMath.push(`${Math.round(drawn)} px in ${Math.round(room)} px: ` +
+                           (box.querySelector("mjx-assistive-mml") || box).textContent.slice(0, 60));
+    }
+  }
+  const textSpan = (cell) => {       // [left, right] of what the cell shows, or null if it shows nothing
+    const rects = [];
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT, {
+      acceptNode: (node) => {
+        if (node.nodeType === Node.ELEMENT_NODE) {
+          if (node.matches("mjx-container, img, svg, canvas")) {
+            rects.push(...node.getClientRects());
+            return NodeFilter.FILTER_REJECT;
+          }
+          return node.matches("script, style") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_SKIP;
+        }
+        return node.nodeValue.trim() ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_SKIP;
+      },
+    });
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      rects.push(...range.getClientRects());
+    }
+    const shown = rects.filter((r) => r.width > 0 && r.height > 0);
+    return shown.length ? [Math.min(...shown.map((r) => r.left)), Math.max(...shown.map((r) => r.right))] : null;
+  };
+  const touchingCells = [];
+  for (const table of document.querySelectorAll(".bd-article table")) {
+    if (!visible(table)) continue;
+    for (const row of table.rows) {
+      const spans = [...row.cells].map(textSpan);
+      for (let k = 0; k + 1 < spans.length; k++) {
+        if (spans[k] && spans[k + 1] && spans[k + 1][0] - spans[k][1] < %(gap)d) {
+          touchingCells.push(`${row.textContent.replace(/\s+/g, " ").trim().slice(0, 70)} ` +
+                             `(cells ${k + 1} and ${k + 2}: ${(spans[k + 1][0] - spans[k][1]).toFixed(1)} px apart)`);
+          break;
+        }
+      }
+    }
+  }
+  const shrunkFigures = images.filter((img) => visible(img) && img.naturalWidth > 0).flatMap((img) => {
+    const drawnAt = Number(img.getAttribute("width")) || img.naturalWidth;
+    const shown = img.getBoundingClientRect().width;
+    return shown < %(scale)s * drawnAt ? [`${img.src.split("/").pop()}: ${Math.round(shown)} of ${drawnAt} px`] : [];
+  });
+  const band = document.querySelector(".bd-header");
+  return {overflowingMath, touchingCells, shrunkFigures, viewport: window.innerWidth,
+          topBand: band && visible(band) ? Math.round(band.getBoundingClientRect().height) : 0};
+};
+""" % {"gap": MIN_CELL_GAP_PX, "scale": MIN_FIGURE_SCALE}
 
 # Runs in the page once it has loaded: waits (up to 30 s) until MathJax has typeset the page,
 # the widget manager has drawn every stored view and the gate explorers are connected, and
 # every image has loaded or failed; then reports what the test checks.
 SETTLE_AND_REPORT = r"""
 (async () => {
+  %s
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const deadline = Date.now() + 30000;
   const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
@@ -87,9 +169,10 @@ SETTLE_AND_REPORT = r"""
     drawn: drawn().length,
     explorers: document.querySelectorAll(".lstm-gate-explorer").length,
     liveExplorers: document.querySelectorAll(".lstm-gate-explorer[data-lstm-live]").length,
+    ...layout(images),
   };
 })()
-"""
+""" % LAYOUT
 
 
 def book_pages(html: Path) -> tuple[list[str], dict[str, str]]:
@@ -143,6 +226,8 @@ def tab(tmp_path_factory):
     """One tab of a fresh headless Chromium."""
     with Chromium.start(tmp_path_factory.mktemp("chromium-profile"), CHROMIUM) as browser:
         page = browser.page()
+        page.send("Emulation.setDeviceMetricsOverride",
+                  {"width": DESKTOP_WIDTH, "height": 900, "deviceScaleFactor": 1, "mobile": False})
         yield page
         page.close()
 
@@ -202,6 +287,35 @@ def test_every_stored_widget_is_drawn(reports):
         assert report["liveExplorers"] == report["explorers"], f"{page}: a gate explorer is not connected"
 
 
+# -- what a reader at a desktop width can read --------------------------------------------------
+
+
+def test_pages_are_laid_out_at_desktop_width(reports):
+    assert {r["viewport"] for r in reports.values()} == {DESKTOP_WIDTH}
+
+
+def test_no_empty_top_band(reports):
+    # the theme's top bar held only a second search button (the article's bar has one)
+    assert not failures(reports, lambda r: r["topBand"]), "the theme's top bar is shown"
+
+
+def test_no_equation_overflow(reports):
+    assert not failures(reports, lambda r: r["overflowingMath"]), (
+        f"display equations wider than the column at {DESKTOP_WIDTH} px: break them over lines "
+        "(an aligned environment) or put their annotations in the text")
+
+
+def test_table_cells_apart(reports):
+    assert not failures(reports, lambda r: r["touchingCells"]), (
+        "table cells whose text touches: build output tables with lstmlib.viz.table")
+
+
+def test_figures_keep_their_size(reports):
+    assert not failures(reports, lambda r: r["shrunkFigures"]), (
+        f"figures shown at less than {MIN_FIGURE_SCALE:.0%} of their width at {DESKTOP_WIDTH} px: draw them "
+        "narrower (figsize width at most 10 inches at 100 dpi) or as a grid instead of a long row")
+
+
 # -- the widgets respond without a kernel --------------------------------------------------------
 
 EXPLORER_STATE = """
@@ -223,6 +337,45 @@ EXPLORER_STATE = """
           weights: JSON.parse(explorer.querySelector(".lstm-gate-weights").textContent)};
 })()
 """ % json.dumps(list(SLIDER_KEYS))
+
+# The slider labels of the first widget matching a selector, as a reader sees them: their text,
+# whether their box cuts them off, whether they hold typeset math, and whether raw TeX ($, \() is left.
+SLIDER_LABELS = """
+(() => {
+  // what the label draws: its text and its typeset math (not MathJax's hidden copy for screen readers,
+  // which lies outside the box and would count as overflow)
+  const drawn = (label) => [...label.childNodes].flatMap((node) => {
+    if (node.nodeType === Node.TEXT_NODE) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      return [...range.getClientRects()];
+    }
+    return node.nodeType === Node.ELEMENT_NODE
+      ? [node.matches("mjx-container") ? node.querySelector("mjx-math") || node : node]
+        .map((el) => el.getBoundingClientRect()) : [];
+  }).filter((r) => r.width > 0);
+  return [...document.querySelector(%s).querySelectorAll(".widget-slider .widget-label")]
+    .filter((label) => label.textContent.trim() && label.offsetParent !== null)
+    .map((label) => {
+      const box = label.getBoundingClientRect(), parts = drawn(label);
+      return {text: label.textContent,
+              clipped: parts.some((r) => r.left < box.left - 1 || r.right > box.right + 1),
+              typeset: label.querySelector("mjx-container") !== null,
+              rawTex: [...label.childNodes].some((n) => n.nodeType === Node.TEXT_NODE
+                                                 && /[$]|\\\\[(]/.test(n.nodeValue))};
+    });
+})()
+"""
+
+
+def assert_labels_readable(tab, selector: str) -> None:
+    """Every slider label whole, and its symbols typeset (HTML subscripts were stripped: "bf (forget)")."""
+    labels = tab.evaluate(SLIDER_LABELS % json.dumps(selector))
+    assert labels
+    for label in labels:
+        assert not label["clipped"] and not label["rawTex"], label
+        assert label["typeset"], label
+
 
 # Scrolls a slider of the first element matching `selector` into view; its track's box on screen.
 SLIDER_BOX = """
@@ -275,6 +428,7 @@ def test_gate_explorer_responds_in_the_page(site, tab, tmp_path):
     before = tab.evaluate(EXPLORER_STATE)
     assert before["weights"] == {gate: list(pair) for gate, pair in GateExplorer().weights.items()}
     assert_shows_the_reference(before)  # the page's numbers at the start
+    assert_labels_readable(tab, ".lstm-gate-explorer")
     assert before["shown"] == {k: f"{v:+.3f}" for k, v in GateExplorer(initial=before["values"]).result.items()}
     screenshot_explorer(tab, tmp_path / "gate-explorer-before.png")
 
@@ -318,6 +472,7 @@ STEPPER_STATE = (
 def test_time_stepper_responds_in_the_page(site, tab):
     report = open_page(tab, site, "chapters/part1-lstm/03-how-it-works.html")
     assert report["drawn"] == report["views"] >= 1 and not report["errors"]
+    assert_labels_readable(tab, STEPPER)
     before = tab.evaluate(STEPPER_STATE)
     assert len(before["frames"]) == 1 and before["frames"][0].startswith(f"t = {before['step']}")
     click_slider(tab, STEPPER + " .widget-slider .noUi-target", 0.6)
@@ -352,4 +507,31 @@ def test_temperature_explorer_responds_in_the_page(site, tab):
     after = tab.evaluate(TEMPERATURE_STATE)
     assert after["readout"] == "3" and len(after["frames"]) == 1
     assert after["frames"][0].startswith("τ = 3:") and after["samples"] != before["samples"]
+    assert not tab.errors
+
+
+# The search page's results for a query, once Sphinx's search has filled in their snippets.
+SEARCH_SNIPPETS = r"""
+(async () => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const deadline = Date.now() + 30000;
+  const found = () => [...document.querySelectorAll("#search-results li")];
+  while ((!found().length || found().some((li) => !li.querySelector("p.context")))
+         && Date.now() < deadline) await sleep(100);
+  await sleep(300);
+  return found().map((li) => (li.querySelector("p.context") || {}).textContent || "");
+})()
+"""
+
+
+def test_search_snippets_quote_the_prose(site, tab):
+    # searchtools.js quoted the menus (".ipynb .pdf"), the print-only contents and TeX ("\(h_{t-1}\)");
+    # _ext/lstmbook/static/lstmbook/search-snippets.js keeps the prose
+    tab.goto(site + "search.html?q=forget+gate")
+    snippets = tab.evaluate(SEARCH_SNIPPETS, timeout=45)
+    assert len(snippets) >= 5, snippets
+    assert all(snippet.strip() for snippet in snippets), "results without a snippet"
+    for snippet in snippets:
+        assert not re.search(r"\\[()\[\]]|\\[a-zA-Z]+|\$", snippet), f"TeX in a snippet: {snippet}"
+        assert ".ipynb .pdf" not in snippet and "Run this chapter yourself" not in snippet, snippet
     assert not tab.errors

@@ -76,3 +76,10 @@ def test_time_date_and_the_kernels_environment_are_recorded(run):
     assert isinstance(env["torch_threads"], int) and env["torch_threads"] >= 1
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():
         assert env["torch_threads"] == int(os.environ["OMP_NUM_THREADS"])
+
+
+def test_the_kernelspec_is_the_one_jupyterlab_writes(run):
+    # stored otherwise, JupyterLab rewrites it on opening and the notebook opens modified
+    _, nb, _ = run
+    assert nb.metadata.kernelspec == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    assert nb.metadata.kernelspec == execute_notebooks.kernelspec()

@@ -15,7 +15,8 @@ from sphinx.util.docutils import SphinxDirective
 
 from .records import date_text, environment_text, execution_record, seconds_text, status_text
 
-COLUMNS = ("Chapter", "Part", "Time", "Executed on", "Status")
+# No "Part" column: the chapters are listed in reading order and their titles are the navigation's.
+COLUMNS = ("Chapter", "Time", "Executed on", "Status")
 
 
 def toc_documents(site_map) -> list[tuple[str, str | None]]:
@@ -71,14 +72,14 @@ class ExecutionTimes(SphinxDirective):
         env = self.env
         env.lstmbook_execution_pages.add(env.docname)
         rows, timed, total, environments = [], 0, 0.0, {}
-        for docname, part in toc_documents(self.config.external_site_map):
+        for docname, _ in toc_documents(self.config.external_site_map):
             path = Path(env.doc2path(docname))
             if path.suffix != ".ipynb":
                 continue
             env.note_dependency(str(path))
             record = execution_record(path)
-            rows.append([doc_link(docname, env.docname), part or "", seconds_text(record),
-                         date_text(record), status_text(record)])
+            rows.append([doc_link(docname, env.docname), seconds_text(record), date_text(record),
+                         status_text(record)])
             if "execution_seconds" in record:
                 timed, total = timed + 1, total + record["execution_seconds"]
             environments.setdefault(environment_text(record), []).append(docname)

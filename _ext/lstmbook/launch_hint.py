@@ -1,4 +1,5 @@
-"""A hint under each chapter's title: how to run this notebook on your own machine.
+"""A hint under each chapter's title: how to run this notebook on your own machine, from the
+book's source archive (:mod:`.source_archive`).
 
 Written into the page at build time (``doctree-read``) from the notebook's place in the
 repository, so no notebook carries a copy and nbval never sees it.
@@ -13,6 +14,7 @@ from sphinx import addnodes
 from sphinx.util import logging
 
 from .records import execution_record
+from .source_archive import COMMANDS, archive_link
 
 TITLE = "Run this chapter yourself"
 
@@ -33,9 +35,13 @@ def hint_node(docname: str, source: PurePosixPath, in_lab: PurePosixPath, record
               times_page: str) -> nodes.admonition:
     """The hint as a docutils admonition; the link to ``times_page`` is resolved by Sphinx."""
     body = nodes.paragraph()
-    body += nodes.Text("In a clone of the book's repository, ")
-    body += nodes.literal(text="make lab")
-    body += nodes.Text(" opens JupyterLab on the chapters, where this one is ")
+    body += nodes.Text("Download the book's source, ")
+    body += archive_link(docname)
+    body += nodes.Text(" (the chapters, lstmlib and the Makefile); then ")
+    body += nodes.literal(text=COMMANDS[0])
+    body += nodes.Text(" and ")
+    body += nodes.literal(text=COMMANDS[1])
+    body += nodes.Text(" open JupyterLab on the chapters, where this one is ")
     body += nodes.literal(text=str(in_lab))
     body += nodes.Text(" (")
     body += nodes.literal(text=str(source))

@@ -50,10 +50,12 @@ DEFAULT_WEIGHTS = {"i": (2.0, 1.0), "f": (1.0, 1.0), "g": (1.5, 1.0), "o": (1.0,
 DEFAULT_VALUES = {"x_t": 0.5, "h_prev": 0.2, "c_prev": 1.0, "b_i": 0.0, "b_f": 1.0, "b_g": 0.0, "b_o": 0.0}
 SLIDER_RANGES = {"x_t": (-3.0, 3.0), "h_prev": (-1.0, 1.0), "c_prev": (-3.0, 3.0),
                  "b_i": (-10.0, 10.0), "b_f": (-10.0, 10.0), "b_g": (-10.0, 10.0), "b_o": (-10.0, 10.0)}
+# Labels in TeX, between \( and \) (the delimiters the book's MathJax and JupyterLab's both read): the
+# widget typesets them (HTML subscripts would be stripped by the widget's sanitiser: "bf (forget)").
 SLIDER_LABELS = {
-    "x_t": "input x<sub>t</sub>", "h_prev": "h<sub>t−1</sub>", "c_prev": "c<sub>t−1</sub>",
-    "b_i": "b<sub>i</sub> (input)", "b_f": "b<sub>f</sub> (forget)", "b_g": "b<sub>g</sub> (candidate)",
-    "b_o": "b<sub>o</sub> (output)",
+    "x_t": r"input \(x_t\)", "h_prev": r"\(h_{t-1}\)", "c_prev": r"\(c_{t-1}\)",
+    "b_i": r"\(b_i\) (input)", "b_f": r"\(b_f\) (forget)", "b_g": r"\(b_g\) (candidate)",
+    "b_o": r"\(b_o\) (output)",
 }
 # the read-out: label, formula, and the interval its bar spans
 ROWS = {
@@ -156,7 +158,7 @@ class GateExplorer:
                              f"got {self.initial[key]}")
         return widgets.FloatSlider(
             value=self.initial[key], min=low, max=high, step=0.05, description=SLIDER_LABELS[key],
-            description_allow_html=True, readout_format=".2f", continuous_update=True,
+            readout_format=".2f", continuous_update=True,
             style={"description_width": "105px"}, layout=widgets.Layout(width="340px"),
         ).add_class(f"lstm-gate-{key}")
 

@@ -125,7 +125,9 @@ class TimeStepper:
         self.c_max = max(1.0, float(np.abs(self.values["c"]).max()))
 
         self.overview = widgets.Image(value=self._draw_overview(dpi), format="png")
-        self.slider = widgets.IntSlider(value=0, min=0, max=self.T, description="step t",
+        # the label sized to its text (the default width clipped it), t typeset by MathJax
+        self.slider = widgets.IntSlider(value=0, min=0, max=self.T, description=r"step \(t\)",
+                                        style={"description_width": "initial"},
                                         continuous_update=True, layout=widgets.Layout(width="420px"))
         self.play = widgets.Play(value=0, min=0, max=self.T, interval=interval)
         # one Layout and one style for all frames: each widget would otherwise store its own copy
