@@ -9,7 +9,7 @@ on the same machine, printed beside the machine's CPU model and vector flags
 * :func:`time_pair` -- the fastest time of two steps, measured alternately.
 * :func:`make_step` -- a forward (no_grad) or forward+backward step of a recurrent module.
 * :func:`profile_by_kind` -- a step's time split into matrix products, pointwise work, memory work,
-  fused kernels, and the Python and dispatch time outside every operation.
+  fused kernels, and the time outside every operation (Python, the autograd engine, the profiler).
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ import os
 import platform
 import sys
 import time
+from dataclasses import dataclass
 
 import torch
 
-__all__ = ["OP_KINDS", "VECTOR_FLAGS", "cpu_name", "cpu_pressure", "make_step", "op_kind", "profile_by_kind", "sync",
-           "time_pair"]
+__all__ = [
+    "OP_KINDS", "OUTSIDE", "Profile", "VECTOR_FLAGS", "cpu_name", "cpu_pressure", "make_step", "op_kind",
+    "profile_by_kind", "sync", "time_pair",
+]
 
 
 # The instruction-set flags that decide how fast a float32 GEMM and the pointwise kernels run here
@@ -94,28 +97,42 @@ def time_pair(step_a, step_b, device: str, rounds: int, warmup: int = 3) -> tupl
     return min(times[0]), min(times[1])
 
 
-# What an operation of the PyTorch profiler is, by its name (without the "aten::" prefix).
+# What an operation of the PyTorch profiler is, by its name without the "aten::" or "mkldnn::" prefix.
 OP_KINDS = {
-    "matrix products": ("mm", "addmm", "bmm", "matmul", "linear", "baddbmm", "_mkldnn_matmul"),
+    "matrix products": ("mm", "addmm", "addmm_", "bmm", "matmul", "linear", "baddbmm", "_mkldnn_matmul",
+                        "_linear_pointwise"),
     "fused RNN kernel": ("mkldnn_rnn", "mkldnn_rnn_layer", "mkldnn_rnn_layer_backward", "_thnn_fused_lstm_cell"),
-    "pointwise": ("sigmoid", "tanh", "mul", "add", "sub", "addcmul", "mul_", "add_", "sub_", "addcmul_",
-                  "sigmoid_backward", "tanh_backward", "div", "neg", "rsub", "fill_", "zero_", "sum"),
+    "pointwise": ("sigmoid", "sigmoid_", "tanh", "tanh_", "mul", "mul_", "add", "add_", "sub", "sub_", "addcmul",
+                  "addcmul_", "sigmoid_backward", "tanh_backward", "div", "div_", "neg", "rsub", "where", "sum"),
 }
+#: The name of the time a profile finds outside every operation.
+OUTSIDE = "outside operations"
 
 
 def op_kind(name: str) -> str | None:
     """The kind (a key of :data:`OP_KINDS`, or "memory and other") of the profiler event ``name``.
 
-    None for events that are not ATen operations (an autograd Function's own
-    record, the engine's bookkeeping): their time is their children's.
+    ATen (``aten::``) and oneDNN (``mkldnn::``) operations have a kind; other
+    events (an autograd Function's own record, the engine's bookkeeping) give
+    None: their time is their children's.
     """
-    if not name.startswith("aten::"):
+    prefix, _, op = name.partition("::")
+    if prefix not in ("aten", "mkldnn") or not op:
         return None
-    op = name.removeprefix("aten::")
     for kind, ops in OP_KINDS.items():
         if op in ops:
             return kind
-    return "memory and other"
+    return "memory and other"  # copies, views, allocation, fills
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One profiled run: ``wall`` seconds; ``seconds`` by kind of operation (and :data:`OUTSIDE`);
+    ``calls``, the number of ATen and oneDNN operations it recorded (nested ones included)."""
+
+    wall: float
+    seconds: dict[str, float]
+    calls: int
 
 
 @contextlib.contextmanager
@@ -132,14 +149,15 @@ def _stderr_silenced():
         os.close(devnull)
 
 
-def profile_by_kind(step, repeats: int = 5, warmup: int = 3) -> tuple[float, dict[str, float]]:
-    """Profile ``step()`` and split its time by kind of operation: ``(wall seconds, {kind: seconds})``.
+def profile_by_kind(step, repeats: int = 5, warmup: int = 3) -> Profile:
+    """Profile ``step()`` and split its time by kind of operation (the run with the smallest wall time of ``repeats``).
 
-    The kinds are those of :data:`OP_KINDS`, "memory and other" (copies,
-    views, allocation: every other ATen operation), and "Python and dispatch":
-    the wall time not spent inside any operation (Python, PyTorch's dispatch,
-    autograd's bookkeeping, the profiler's own overhead). The run with the
-    smallest wall time of ``repeats`` profiled runs is kept.
+    The kinds are those of :data:`OP_KINDS`, "memory and other" (every other
+    ATen or oneDNN operation), and :data:`OUTSIDE`: the wall time not spent
+    inside any operation, which is the Python interpreter, argument parsing,
+    the autograd engine's scheduling, and the profiler's own cost per call.
+    (PyTorch's dispatch, shape checks and autograd-node creation happen after
+    an operation's record starts, so they count inside it.)
     """
     from torch.profiler import ProfilerActivity, profile
 
@@ -151,12 +169,14 @@ def profile_by_kind(step, repeats: int = 5, warmup: int = 3) -> tuple[float, dic
             start = time.perf_counter()
             step()
             wall = time.perf_counter() - start
-        split = dict.fromkeys([*OP_KINDS, "memory and other"], 0.0)
+        seconds = dict.fromkeys([*OP_KINDS, "memory and other"], 0.0)
+        calls = 0
         for event in prof.key_averages():
             kind = op_kind(event.key)
             if kind is not None:
-                split[kind] += event.self_cpu_time_total / 1e6
-        split["Python and dispatch"] = max(wall - sum(split.values()), 0.0)
-        if best is None or wall < best[0]:
-            best = (wall, split)
+                seconds[kind] += event.self_cpu_time_total / 1e6
+                calls += event.count
+        seconds[OUTSIDE] = max(wall - sum(seconds.values()), 0.0)
+        if best is None or wall < best.wall:
+            best = Profile(wall, seconds, calls)
     return best
