@@ -18,7 +18,8 @@ embeddings, 10 phases of 300 Adam steps on batches of 64 pairs, seed 0):
 
 All files are in ``lstmlib/checkpoints/``.
 
-Usage:  python scripts/train_translation.py --model numbers [--phases 10] [--phase-steps 300]
+Usage:  python scripts/train_translation.py                  (every model, one after the other: make checkpoints)
+        python scripts/train_translation.py --model numbers [--phases 10] [--phase-steps 300]
         python scripts/train_translation.py --model numbers --record-only   (re-measure, rewrite the manifest entry)
 
 Training runs ``--phases`` phases of ``--phase-steps`` Adam steps on random
@@ -128,7 +129,8 @@ def rounded(model: Seq2Seq) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(MODELS), required=True)
+    parser.add_argument("--model", choices=sorted(MODELS), default=None,
+                        help="the model to train (default: all of them, one after the other)")
     parser.add_argument("--phases", type=int, default=10)
     parser.add_argument("--phase-steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -143,10 +145,21 @@ def main() -> None:
                         help="do not train: re-measure the file --out and rewrite its manifest entry")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.model is None:  # `make checkpoints` runs the script with no arguments: every model, each on its own
+        if args.out is not None:
+            parser.error("--out needs --model (one file per model)")
+        for name in MODELS:
+            train_one(argparse.Namespace(**{**vars(args), "model": name}),
+                      " ".join(["python", SCRIPT, "--model", name, *sys.argv[1:]]))
+        return
+    train_one(args, " ".join(["python", SCRIPT, *sys.argv[1:]]))
+
+
+def train_one(args: argparse.Namespace, command: str) -> None:
+    """Train (or with ``--record-only`` re-measure) the model ``args.model``; ``command`` reproduces it."""
     task, attention, reverse_source, hidden_size, filename = MODELS[args.model]
     hidden_size = args.hidden_size or hidden_size
     out = args.out or CHECKPOINTS_DIR / filename
-    command = " ".join(["python", SCRIPT, *sys.argv[1:]])
     if args.record_only:
         checkpoint = torch.load(out, map_location="cpu", weights_only=True)
         record_checkpoint(out.name, script=SCRIPT, command=checkpoint["training"]["command"],
