@@ -141,23 +141,26 @@ def greedy_search(step: Callable, state, batch_size: int, *, bos_id: int, eos_id
     max_length = _check_search_args(step, bos_id, eos_id, max_length)
     batch_size = check_positive_int("batch_size", batch_size)
     tokens = torch.full((batch_size,), int(bos_id), dtype=torch.long)
-    outputs: list[list[int]] = [[] for _ in range(batch_size)]
+    chosen, kept = [], []  # per step: every output's token (B,), and whether it joins that output (B,)
     log_prob = np.zeros(batch_size)
     done = np.zeros(batch_size, dtype=bool)
     for _ in range(max_length):
         log_probs, state = step(tokens, state)
         log_probs = _check_step_output(log_probs, batch_size)
         best = log_probs.argmax(dim=1)
-        for b in np.flatnonzero(~done):
-            log_prob[b] += float(log_probs[b, best[b]])
-            if int(best[b]) == eos_id:
-                done[b] = True
-            else:
-                outputs[b].append(int(best[b]))
+        best_ids = best.numpy()
+        alive = ~done
+        log_prob[alive] += log_probs.gather(1, best[:, None])[:, 0].numpy()[alive]
+        ended = alive & (best_ids == eos_id)
+        done |= ended
+        chosen.append(best_ids)
+        kept.append(alive & ~ended)
         if done.all():
             break
         tokens = best.to(tokens.device)
-    return [Hypothesis(outputs[b], float(log_prob[b]), float(log_prob[b]), bool(done[b])) for b in range(batch_size)]
+    chosen, kept = np.stack(chosen), np.stack(kept)  # (steps, B) each
+    return [Hypothesis(chosen[kept[:, b], b].tolist(), float(log_prob[b]), float(log_prob[b]), bool(done[b]))
+            for b in range(batch_size)]
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from lstmlib._checks import check_next_token_model, check_positive_int, check_token_ids
 
-__all__ = ["bits_per_char", "lstm_cross_entropy", "lstm_log_probs"]
+__all__ = ["bits_per_char", "lstm_cross_entropy", "lstm_log_probs", "translation_scores"]
 
 
 def bits_per_char(nats: float) -> float:
@@ -58,3 +58,25 @@ def lstm_log_probs(model, ids: np.ndarray, *, tracks: int = 32, chunk: int = 256
 def lstm_cross_entropy(model, ids: np.ndarray, *, tracks: int = 32, chunk: int = 256) -> float:
     """Mean negative log-probability of ``ids[1:]`` under ``model``, in nats per character."""
     return float(-lstm_log_probs(model, ids, tracks=tracks, chunk=chunk).mean())
+
+
+def translation_scores(outputs, references) -> dict[str, float]:
+    """Exact match, BLEU and chrF of ``outputs`` against one reference each, as fractions in [0, 1].
+
+    ``outputs`` and ``references`` are equal-length lists of sentences (str).
+    Returns ``{"exact_match", "bleu", "chrf"}``: the share of outputs equal
+    to their reference, and sacrebleu's corpus BLEU and chrF (default
+    settings, its 13a tokeniser) divided by 100.
+    """
+    import sacrebleu
+
+    for name, texts in (("outputs", outputs), ("references", references)):
+        if isinstance(texts, str) or not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+            raise TypeError(f"{name} must be a list of str sentences; got {type(texts).__name__}")
+    if len(outputs) != len(references) or not outputs:
+        raise ValueError(f"outputs and references must be non-empty and of equal length; "
+                         f"got {len(outputs)} and {len(references)}")
+    exact = sum(o == r for o, r in zip(outputs, references)) / len(outputs)
+    bleu = sacrebleu.corpus_bleu(list(outputs), [list(references)]).score / 100
+    chrf = sacrebleu.corpus_chrf(list(outputs), [list(references)]).score / 100
+    return {"exact_match": float(exact), "bleu": float(bleu), "chrf": float(chrf)}

@@ -232,6 +232,16 @@ _SHIPPED = {
         "character-level LSTM (2 x 256) trained on 36 Shakespeare plays: sample(prompt, length, temperature), "
         "bits_per_char(text)",
     ),
+    "translate-en-fr-numbers": (
+        "translate_en_fr_numbers.pt", "lstmlib.models.seq2seq:Translator",
+        "encoder-decoder LSTM with additive attention, English number words (num2words) to French: "
+        "translate(sources, beam_width=1)",
+    ),
+    "translate-de-en-dates": (
+        "translate_de_en_dates.pt", "lstmlib.models.seq2seq:Translator",
+        "encoder-decoder LSTM with additive attention, German dates written out in full to English: "
+        "translate(sources, beam_width=1)",
+    ),
 }
 
 

@@ -8,6 +8,9 @@ in the checkpoint.
 
 * :class:`CharVocab` -- a fixed character set (the character language model).
 * :func:`tokenize` -- a sentence to a list of word and punctuation tokens.
+* :func:`detokenize` -- tokens back to a sentence (no space before punctuation, none
+  around a hyphen token), so that ``detokenize(tokenize(s, split_hyphens=True)) == s``
+  for text written the usual way.
 * :class:`WordVocab` -- words to ids, with the four special tokens every
   sequence model needs: ``<pad>`` (0, fills a batch's short rows), ``<unk>``
   (1, any word not in the vocabulary), ``<bos>`` (2, starts a decoder's input)
@@ -27,7 +30,7 @@ import torch
 
 from lstmlib._checks import check_bool, check_choice, check_positive_int, check_token_ids
 
-__all__ = ["CharVocab", "SPECIAL_TOKENS", "WordVocab", "pad_batch", "tokenize"]
+__all__ = ["CharVocab", "SPECIAL_TOKENS", "WordVocab", "detokenize", "pad_batch", "tokenize"]
 
 
 class CharVocab:
@@ -119,6 +122,33 @@ def tokenize(text: str, *, lower: bool = False, split_hyphens: bool = False) -> 
     if lower:
         text = text.lower()
     return (_TOKEN if split_hyphens else _TOKEN_WITH_HYPHENS).findall(text)
+
+
+_NO_SPACE_BEFORE = frozenset(",.;:!?)")
+
+
+def detokenize(tokens: Sequence[str]) -> str:
+    """``tokens`` joined into a sentence: a space between words, none before ``, . ; : ! ? )`` and none
+    on either side of a ``-`` token.
+
+    >>> detokenize(["quatre", "-", "vingt", "-", "dix", "mille"])
+    'quatre-vingt-dix mille'
+    >>> detokenize(["Tuesday", ",", "December", "7", ",", "2021"])
+    'Tuesday, December 7, 2021'
+
+    The inverse of :func:`tokenize` for text with single spaces, no space
+    before punctuation and none around a hyphen (e.g. what ``num2words`` and
+    ``babel`` write).
+    """
+    if isinstance(tokens, str) or not isinstance(tokens, Sequence):
+        raise TypeError(f"tokens must be a list of str tokens; got {type(tokens).__name__}")
+    pieces: list[str] = []
+    for k, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise TypeError(f"tokens[{k}] must be a str; got {type(token).__name__}")
+        glued = k == 0 or token in _NO_SPACE_BEFORE or token == "-" or tokens[k - 1] == "-"
+        pieces.append(token if glued else " " + token)
+    return "".join(pieces)
 
 
 #: The special tokens every :class:`WordVocab` starts with, in id order.

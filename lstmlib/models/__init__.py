@@ -6,7 +6,11 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
 :mod:`lstmlib.train`, shipped trained models in :mod:`lstmlib.pretrained`.
 
 * :mod:`lstmlib.models.char_lstm` -- the character-level LSTM language model;
-* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model.
+* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model;
+* :mod:`lstmlib.models.seq2seq` -- the encoder-decoder LSTM with or without attention, and its
+  ``Translator`` (text in, text out; imported from its module, not from here);
+* :mod:`lstmlib.models.translation_baselines` -- its baselines, an IBM-model-1 word table and
+  nearest-neighbour retrieval.
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig

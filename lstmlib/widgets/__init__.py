@@ -10,4 +10,6 @@ from code and check the numbers against the reference.
   sequence; shows the gates, c_t and h_t at the chosen step.
 * :mod:`lstmlib.widgets.temperature` -- a slider over sampling temperatures of a
   trained character LM; shows the next-character distribution and a sample at each.
+* :mod:`lstmlib.widgets.attention_viewer` -- a drop-down over sentences; shows a translator's
+  output and its attention weights for each one.
 """
