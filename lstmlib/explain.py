@@ -118,14 +118,12 @@ def leave_one_out_importance(model: SentimentLSTM, encoded: Sequence, *, batch_s
     """``|p(x) - p(x with word t removed)|`` for every word t (a one-word sentence: its word scores 0)."""
     _check(model, encoded)
     batch_size = check_positive_int("batch_size", batch_size)
-    variants, owners = [], []
-    for k, sentence in enumerate(encoded):
+    variants = []  # each sentence, then (if it has 2+ words) the sentence without word 0, 1, ...
+    for sentence in encoded:
         sentence = np.asarray(sentence)
         variants.append(sentence)
-        owners.append(k)
         if sentence.size > 1:
             variants.extend(np.delete(sentence, t) for t in range(sentence.size))
-            owners.extend([k] * sentence.size)
     p = np.concatenate([attention_of(model, variants[i:i + batch_size])[1]
                         for i in range(0, len(variants), batch_size)])
     result, at = [], 0
