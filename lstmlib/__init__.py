@@ -10,7 +10,8 @@ Two implementations of every model the book teaches:
 Around them: :mod:`lstmlib.models` (whole task models, models only),
 :mod:`lstmlib.decoding` (sampling), :mod:`lstmlib.metrics` (bits per
 character, scoring), :mod:`lstmlib.train` (the training loop),
-:mod:`lstmlib.data` and :mod:`lstmlib.text` (datasets, vocabularies) and
+:mod:`lstmlib.data` and :mod:`lstmlib.text` (datasets, vocabularies),
+:mod:`lstmlib.explain` (word importance, and what attention weights do) and
 :mod:`lstmlib.pretrained` (shipped models: ``load(name)``, ``available()``).
 """
 

