@@ -29,7 +29,9 @@ import numpy as np
 from lstmlib._checks import check_choice, check_finite, check_int_at_least, check_positive_int, check_rank
 
 __all__ = [
+    "TASKS",
     "Arima",
+    "ForecastTask",
     "HoltWinters",
     "LinearAR",
     "Scaler",
@@ -38,8 +40,62 @@ __all__ = [
     "forecast_origins",
     "make_windows",
     "persistence_forecast",
+    "prepare_task",
     "seasonal_naive_forecast",
+    "to_units",
 ]
+
+
+@dataclass(frozen=True)
+class ForecastTask:
+    """One experiment of the forecasting chapter: which series, how far ahead, how it is split.
+
+    ``horizon`` H is the longest lead time forecast; ``reported`` the lead
+    times the chapter's table shows; ``chosen`` the one its targets are
+    asserted at. ``log``: forecast the logarithm of the values (prices).
+    """
+
+    series: str
+    horizon: int
+    test_size: int
+    validation_size: int
+    reported: tuple[int, ...]
+    chosen: int
+    log: bool = False
+
+
+#: The chapter's experiments: a day ahead in half-hours, a week ahead in days, the next trading day.
+TASKS = {
+    "energy": ForecastTask("energy", horizon=48, test_size=672, validation_size=336, reported=(1, 12, 48), chosen=48),
+    "weather": ForecastTask("weather", horizon=7, test_size=365, validation_size=365, reported=(1, 3, 7), chosen=1),
+    "finance": ForecastTask("finance", horizon=1, test_size=470, validation_size=250, reported=(1,), chosen=1,
+                            log=True),
+}
+
+
+def prepare_task(task: ForecastTask) -> dict:
+    """What every method of one experiment shares: the series, its split, the test origins and targets.
+
+    Returns ``{"series", "values", "split", "origins", "targets"}``: ``values (T,)``
+    is what the forecasters read (the log of the series when ``task.log``),
+    ``origins (N,)`` the test origins, ``targets (N, H)`` the true values in
+    the series' own units. :func:`to_units` turns forecasts of ``values`` back into those units.
+    """
+    from lstmlib.data.series import load_series
+
+    if not isinstance(task, ForecastTask):
+        raise TypeError(f"task must be a ForecastTask (see lstmlib.forecasting.TASKS); got {type(task).__name__}")
+    series = load_series(task.series)
+    values = np.log(series.values) if task.log else series.values
+    split = chronological_split(len(series), test_size=task.test_size, validation_size=task.validation_size)
+    origins = forecast_origins(split, task.horizon, "test")
+    targets = series.values[origins[:, None] + np.arange(1, task.horizon + 1)[None, :]]
+    return {"series": series, "values": values, "split": split, "origins": origins, "targets": targets}
+
+
+def to_units(task: ForecastTask, forecasts: np.ndarray) -> np.ndarray:
+    """Forecasts of :func:`prepare_task`'s ``values`` in the series' own units (``exp`` when ``task.log``)."""
+    return np.exp(forecasts) if task.log else np.asarray(forecasts)
 
 
 def _check_series(name: str, values) -> np.ndarray:

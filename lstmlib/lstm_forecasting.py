@@ -21,12 +21,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lstmlib._checks import check_int_at_least, check_positive_int, check_positive_number, check_rng
+from lstmlib._checks import check_int_at_least, check_keys, check_positive_int, check_positive_number, check_rng
 from lstmlib.forecasting import Scaler, Split, forecast_origins, make_windows
 from lstmlib.models.forecaster import ForecasterConfig, LSTMForecaster, quantile_loss
 from lstmlib.train import History, seed_everything, train
 
 __all__ = ["TrainedForecaster", "forecaster_loss", "train_forecaster"]
+
+_CHECKPOINT_KEYS = ("config", "state_dict", "scaler", "lookback", "relative", "season", "margin")
 
 
 def _seasonal_difference(values: np.ndarray, covariates: np.ndarray, season: int | None):
@@ -61,6 +63,27 @@ class TrainedForecaster:
     @property
     def config(self) -> ForecasterConfig:
         return self.model.config
+
+    def to_checkpoint(self) -> dict:
+        """Everything :meth:`from_checkpoint` needs, as plain values and tensors (loads with ``weights_only=True``)."""
+        weights = {name: tensor.clone() for name, tensor in self.model.state_dict().items()}
+        return {"config": self.config.to_dict(), "state_dict": weights,
+                "scaler": [self.scaler.loc, self.scaler.scale], "lookback": self.lookback,
+                "relative": self.relative, "season": self.season, "margin": self.margin.tolist()}
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict) -> TrainedForecaster:
+        """Rebuild a forecaster saved by :meth:`to_checkpoint`."""
+        if not isinstance(checkpoint, dict):
+            raise TypeError(f"checkpoint must be a dict from TrainedForecaster.to_checkpoint(); got "
+                            f"{type(checkpoint).__name__}")
+        check_keys("checkpoint", checkpoint, _CHECKPOINT_KEYS)
+        config = dict(checkpoint["config"])
+        config["quantiles"] = tuple(config["quantiles"])
+        model = LSTMForecaster(ForecasterConfig(**config))
+        model.load_state_dict({name: weight.float() for name, weight in checkpoint["state_dict"].items()})
+        return cls(model, Scaler(*checkpoint["scaler"]), checkpoint["lookback"], relative=checkpoint["relative"],
+                   season=checkpoint["season"], margin=checkpoint["margin"])
 
     @property
     def first_origin(self) -> int:
@@ -101,7 +124,7 @@ class TrainedForecaster:
     def calibrate(self, values, covariates, origins) -> np.ndarray:
         """Move each horizon's outer quantiles so the interval covers its nominal share on ``origins``.
 
-        Split-conformal quantile regression {cite}`romano2019conformalized`: on
+        Split-conformal quantile regression (Romano, Patterson & Candès 2019): on
         origins the network was not trained on (the validation part), the score
         of a target is how far it falls outside the interval,
         ``max(lo - y, y - hi)`` (negative inside); the margin is the

@@ -114,6 +114,8 @@ def mase(y_true, y_pred, train, period: int = 1) -> np.ndarray:
     The MAE divided by the in-sample MAE of the seasonal-naive forecast on
     the training values, ``mean_t |train[t] - train[t - period]|``: below 1,
     the forecasts beat what repeating last season did on the training data.
+
+    Book: :eq:`mase` (chapter III.8, Forecasting time series: an LSTM against honest baselines).
     """
     y_true, y_pred = _forecast_pair(y_true, y_pred)
     period = check_positive_int("period", period)
@@ -133,7 +135,8 @@ def diebold_mariano(errors_a, errors_b, horizon: int = 1, power: int = 2) -> tup
     horizon, on the same N consecutive origins. The loss differential
     ``d_n = |e_a|^power - |e_b|^power`` has mean ``d_bar``; its variance
     counts autocovariances up to lag ``horizon - 1`` (errors of h-step
-    forecasts overlap). The statistic, with Harvey, Leybourne & Newbold's
+    forecasts overlap; where their plain sum is not positive, with Newey--West
+    weights ``1 - k / h``). The statistic, with Harvey, Leybourne & Newbold's
     small-sample correction, is compared with Student's t on N - 1 degrees of
     freedom (two-sided). Negative: forecast a has the smaller loss.
     """
@@ -145,8 +148,13 @@ def diebold_mariano(errors_a, errors_b, horizon: int = 1, power: int = 2) -> tup
     d = np.abs(a) ** power - np.abs(b) ** power
     n, d_bar = d.size, d.mean()
     centred = d - d_bar
-    gamma = [centred[k:] @ centred[:n - k] / n for k in range(min(horizon, n))]  # autocovariances 0 .. h-1
-    variance = (gamma[0] + 2 * sum(gamma[1:])) / n
+    gamma = np.array([centred[k:] @ centred[:n - k] / n for k in range(min(horizon, n))])  # lags 0 .. h-1
+    variance = (gamma[0] + 2 * gamma[1:].sum()) / n
+    if not variance > 0 and horizon > 1:
+        # The plain sum of autocovariances can come out negative for long horizons; Newey and West's
+        # tapering weights 1 - k / h always give a positive estimate.
+        weights = 1 - np.arange(1, gamma.size) / horizon
+        variance = (gamma[0] + 2 * (weights * gamma[1:]).sum()) / n
     if not variance > 0:
         raise ValueError("errors_a and errors_b must differ in loss (the loss differential has no variance)")
     correction = np.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)

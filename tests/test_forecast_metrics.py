@@ -77,3 +77,17 @@ def test_coverage_and_direction_by_hand():
 def test_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_diebold_mariano_falls_back_to_tapered_weights_when_the_plain_variance_is_negative():
+    # alternating loss differentials: strongly negative odd-lag autocovariances
+    d_sign = np.tile([1.0, -1.0], 50)
+    a = np.sqrt(2.0 + 0.5 * d_sign + 0.1 * np.random.default_rng(3).normal(size=100) ** 2)
+    b = np.full(100, np.sqrt(2.0))
+    d = a ** 2 - b ** 2
+    centred = d - d.mean()
+    assert centred @ centred + 2 * (centred[1:] @ centred[:-1]) < 0  # the plain estimate would be negative
+    statistic, p = diebold_mariano(a, b, horizon=2)
+    gamma0, gamma1 = centred @ centred / 100, centred[1:] @ centred[:-1] / 100
+    expected = np.sqrt((100 + 1 - 4 + 2 / 100) / 100) * d.mean() / np.sqrt((gamma0 + gamma1) / 100)
+    assert statistic == pytest.approx(expected) and 0 <= p <= 1

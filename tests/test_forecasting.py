@@ -244,3 +244,17 @@ def test_trained_forecaster_checks_its_settings():
         TrainedForecaster(model, Scaler(0.0, 1.0), 3, season=4)
     with pytest.raises(TypeError, match=r"scaler must be a Scaler; got tuple"):
         TrainedForecaster(model, (0.0, 1.0), 3)
+
+
+def test_a_saved_forecaster_forecasts_the_same_after_loading(tmp_path):
+    values, calendar = seasonal_series()
+    split = chronological_split(values.size, test_size=48, validation_size=24)
+    config = ForecasterConfig(covariate_size=2, hidden_size=8, horizon=3, strategy="seq2seq")
+    lstm, _ = train_forecaster(values, calendar, split, config, lookback=10, steps=5, season=PERIOD)
+    lstm.calibrate(values, calendar, forecast_origins(split, 3, "validation"))
+    torch.save(lstm.to_checkpoint(), tmp_path / "f.pt")
+    loaded = TrainedForecaster.from_checkpoint(torch.load(tmp_path / "f.pt", weights_only=True))
+    origins = forecast_origins(split, 3)
+    np.testing.assert_array_equal(loaded.forecast(values, calendar, origins), lstm.forecast(values, calendar, origins))
+    with pytest.raises(ValueError, match=r"checkpoint must have exactly the keys .*missing \['margin'\]"):
+        TrainedForecaster.from_checkpoint({k: v for k, v in lstm.to_checkpoint().items() if k != "margin"})

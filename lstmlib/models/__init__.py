@@ -6,10 +6,12 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
 :mod:`lstmlib.train`, shipped trained models in :mod:`lstmlib.pretrained`.
 
 * :mod:`lstmlib.models.char_lstm` -- the character-level LSTM language model;
-* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model.
+* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model;
+* :mod:`lstmlib.models.forecaster` -- an LSTM forecasting quantiles of the next H values of a series.
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig
 from lstmlib.models.char_ngram import CharNGram
+from lstmlib.models.forecaster import ForecasterConfig, LSTMForecaster
 
-__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram"]
+__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram", "ForecasterConfig", "LSTMForecaster"]
