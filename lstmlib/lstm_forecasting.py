@@ -121,6 +121,46 @@ class TrainedForecaster:
         """Point forecasts ``(N, H)``: the quantile closest to 0.5."""
         return self.forecast(values, covariates, origins)[..., self.config.median_index]
 
+    def forecast_recalibrated(self, values, covariates, origins, window: int) -> np.ndarray:
+        """Like :meth:`forecast`, with each origin's interval sized on the latest errors seen by then: ``(N, H, Q)``.
+
+        At origin ``o`` and lead time ``h`` the margin (see :meth:`calibrate`)
+        comes from the ``window`` most recent forecasts ``h`` steps ahead whose
+        targets were observed by ``o``: those made at origins
+        ``o - h - window + 1 .. o - h``. Nothing after ``o`` is read, and the
+        interval follows the series when it changes. The fixed ``margin`` is
+        not used. Needs ``min(origins) - window - H + 1 >=`` :attr:`first_origin`.
+        """
+        window = check_positive_int("window", window)
+        values = np.asarray(values, dtype=np.float64)
+        origins = np.asarray(origins)
+        horizon = self.config.horizon
+        start = int(origins.min()) - window - horizon + 1
+        if start < self.first_origin:
+            raise ValueError(f"window must leave {window} scored forecasts before the first origin {origins.min()} "
+                             f"(it needs origins from {start}, the earliest is {self.first_origin}); got {window}")
+        every = np.arange(start, int(origins.max()) + 1)  # every origin whose forecast may be scored
+        fixed, self.margin = self.margin, np.zeros(horizon)
+        try:
+            raw = self.forecast(values, covariates, every)  # (M, H, Q) uncalibrated
+        finally:
+            self.margin = fixed
+        steps = every[:, None] + np.arange(1, horizon + 1)[None, :]  # (M, H)
+        targets = np.concatenate([values, np.full(horizon, np.nan)])[steps]
+        scores = np.maximum(raw[..., 0] - targets, targets - raw[..., -1]) / self.scaler.scale  # (M, H)
+        nominal = self.config.quantiles[-1] - self.config.quantiles[0]
+        level = min(1.0, np.ceil((window + 1) * nominal) / window)
+        rows = origins - start  # index of each origin in `every`
+        out = raw[rows].copy()
+        for h in range(1, horizon + 1):
+            recent = np.lib.stride_tricks.sliding_window_view(scores[:, h - 1], window)  # window ending at m + W - 1
+            ends = rows - h  # the latest origin whose h-step target is seen
+            margin = np.quantile(recent[ends - window + 1], level, axis=1, method="inverted_cdf")  # k-th smallest
+            margin *= self.scaler.scale
+            out[:, h - 1, 0] -= margin
+            out[:, h - 1, -1] += margin
+        return out
+
     def calibrate(self, values, covariates, origins) -> np.ndarray:
         """Move each horizon's outer quantiles so the interval covers its nominal share on ``origins``.
 
@@ -128,7 +168,7 @@ class TrainedForecaster:
         origins the network was not trained on (the validation part), the score
         of a target is how far it falls outside the interval,
         ``max(lo - y, y - hi)`` (negative inside); the margin is the
-        ``ceil((N + 1)(1 - alpha)) / N`` empirical quantile of the scores, where
+        ``k``-th smallest score, ``k = ceil((N + 1)(1 - alpha))``, where
         ``1 - alpha`` is the nominal coverage of the outermost quantiles.
         Sets and returns the margins ``(H,)``, in scaled units.
         """
@@ -140,7 +180,7 @@ class TrainedForecaster:
         scores = np.maximum(quantiles[..., 0] - targets, targets - quantiles[..., -1]) / self.scaler.scale
         nominal = self.config.quantiles[-1] - self.config.quantiles[0]
         level = min(1.0, np.ceil((origins.size + 1) * nominal) / origins.size)
-        self.margin = np.quantile(scores, level, axis=0, method="higher")
+        self.margin = np.quantile(scores, level, axis=0, method="inverted_cdf")
         return self.margin
 
 

@@ -13,6 +13,7 @@ part itself and compares with the baselines it fits on the page.
 
 Usage:  python scripts/train_forecasters.py [--workers 3]
         python scripts/train_forecasters.py --record-only   (re-measure the file, rewrite its manifest entry)
+        python scripts/train_forecasters.py --recalibrate-only   (recompute the interval margins, then record)
 
 The models train in ``--workers`` processes, one thread each; the budget is
 counted in optimisation steps, so the same command gives the same weights on
@@ -52,6 +53,15 @@ SETTINGS = {
 }
 
 
+def calibrated(name: str, entry: dict) -> dict:
+    """A saved forecaster with its interval margins recomputed on the validation part by the current code."""
+    task, data = TASKS[name], prepare_task(TASKS[name])
+    forecaster = TrainedForecaster.from_checkpoint({k: entry[k] for k in entry if k != "final_loss"})
+    forecaster.calibrate(data["values"], data["series"].covariates,
+                         forecast_origins(data["split"], task.horizon, "validation"))
+    return {**entry, "margin": forecaster.margin.tolist()}
+
+
 def fit(key: tuple[str, str]) -> tuple[tuple[str, str], dict, float]:
     """Train and calibrate one forecaster; return its key, its checkpoint dict and the CPU seconds it took."""
     torch.set_num_threads(1)
@@ -63,8 +73,7 @@ def fit(key: tuple[str, str]) -> tuple[tuple[str, str], dict, float]:
     config = ForecasterConfig(covariate_size=covariates.shape[1], hidden_size=settings.pop("hidden_size"),
                               horizon=task.horizon, strategy=strategy)
     forecaster, history = train_forecaster(data["values"], covariates, data["split"], config, seed=0, **settings)
-    forecaster.calibrate(data["values"], covariates, forecast_origins(data["split"], task.horizon, "validation"))
-    entry = forecaster.to_checkpoint()
+    entry = calibrated(name, forecaster.to_checkpoint())
     entry["final_loss"] = float(np.mean(history.loss[-100:]))
     return key, entry, time.process_time() - start
 
@@ -101,9 +110,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="processes training side by side (one thread each)")
     parser.add_argument("--record-only", action="store_true",
                         help="do not train: re-measure the shipped file and rewrite its manifest entry")
+    parser.add_argument("--recalibrate-only", action="store_true",
+                        help="do not train: recompute the interval margins of the shipped file on the validation "
+                             "part, save it and rewrite its manifest entry")
     args = parser.parse_args()
     out = CHECKPOINTS_DIR / FILENAME
-    if not args.record_only:
+    if args.recalibrate_only:
+        checkpoint = torch.load(out, map_location="cpu", weights_only=True)
+        checkpoint["models"] = {name: {strategy: calibrated(name, entry) for strategy, entry in by_strategy.items()}
+                                for name, by_strategy in checkpoint["models"].items()}
+        torch.save(checkpoint, out)
+    elif not args.record_only:
         start = time.perf_counter()
         with Pool(args.workers) as pool:
             results = pool.map(fit, sorted(SETTINGS, key=lambda key: -SETTINGS[key]["steps"]), chunksize=1)
@@ -119,8 +136,8 @@ def main() -> None:
         print(f"saved {out} ({out.stat().st_size / 2**20:.2f} MiB)")
     checkpoint = torch.load(out, map_location="cpu", weights_only=True)
     training = checkpoint["training"]
-    record_checkpoint(FILENAME, script=SCRIPT, command=" ".join(["python", SCRIPT, *[a for a in sys.argv[1:]
-                                                                                     if a != "--record-only"]]),
+    flags = [a for a in sys.argv[1:] if a not in ("--record-only", "--recalibrate-only")]
+    record_checkpoint(FILENAME, script=SCRIPT, command=" ".join(["python", SCRIPT, *flags]),
                       trained_on=training["date"], cpu_minutes=training["cpu_minutes"],
                       metrics=manifest_metrics(checkpoint))
     for name, metric in read_manifest()[FILENAME]["metrics"].items():

@@ -76,6 +76,8 @@ def fitted_methods(values, calendar, split, horizon):
             lstm.margin = np.full(horizon, 0.25)  # calibrated intervals must not look ahead either
             methods[f"LSTM {strategy} relative={relative} season={season}"] = (
                 lambda v, o, h, lstm=lstm: lstm.forecast(v, calendar, o).reshape(o.size, -1))
+            methods[f"LSTM {strategy} relative={relative} season={season} recalibrated"] = (
+                lambda v, o, h, lstm=lstm: lstm.forecast_recalibrated(v, calendar, o, 30).reshape(o.size, -1))
     return methods
 
 
@@ -258,3 +260,21 @@ def test_a_saved_forecaster_forecasts_the_same_after_loading(tmp_path):
     np.testing.assert_array_equal(loaded.forecast(values, calendar, origins), lstm.forecast(values, calendar, origins))
     with pytest.raises(ValueError, match=r"checkpoint must have exactly the keys .*missing \['margin'\]"):
         TrainedForecaster.from_checkpoint({k: v for k, v in lstm.to_checkpoint().items() if k != "margin"})
+
+
+def test_recalibrated_margins_are_the_conformal_quantile_of_the_latest_seen_errors():
+    values, calendar = seasonal_series(300, seed=5)
+    split = chronological_split(values.size, test_size=60, validation_size=60)
+    config = ForecasterConfig(covariate_size=2, hidden_size=8, horizon=2)
+    lstm, _ = train_forecaster(values, calendar, split, config, lookback=10, steps=10)
+    origin, window = 250, 20
+    out = lstm.forecast_recalibrated(values, calendar, np.array([origin]), window)
+    raw = lstm.forecast(values, calendar, np.arange(origin - 40, origin + 1))  # margin 0: not calibrated yet
+    for h in (1, 2):
+        seen = np.arange(origin - h - window + 1, origin - h + 1)  # the latest origins whose h-step target is seen
+        q = raw[seen - (origin - 40), h - 1]
+        scores = np.maximum(q[:, 0] - values[seen + h], values[seen + h] - q[:, -1])
+        margin = np.sort(scores)[int(np.ceil(21 * 0.9)) - 1]  # the 19th smallest of 20
+        np.testing.assert_allclose(out[0, h - 1, [0, -1]], raw[-1, h - 1, [0, -1]] + [-margin, margin], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"window must leave 300 scored forecasts before the first origin 250"):
+        lstm.forecast_recalibrated(values, calendar, np.array([origin]), 300)
