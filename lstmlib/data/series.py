@@ -114,7 +114,7 @@ def load_energy() -> Series:
     covariates = np.stack([*day_features, *week_features, (day >= 5).astype(np.float64)], axis=1)
     return Series(
         "energy", values, time, covariates, (*day_names, *week_names, "weekend"), period=336, unit="MW",
-        source="Taylor (2003): half-hourly electricity demand in England and Wales; the `taylor` data set "
+        source="Taylor (2003): half-hourly electricity demand in England and Wales; the taylor data set "
                "as shipped in the pmdarima package",
         licence="shipped in pmdarima under the MIT licence",
     )
