@@ -1,6 +1,6 @@
-"""How good a model is, as one number: bits per character and a text's log-probability under a model.
+"""How good a model is, as one number: bits per character, a text's log-probability, forecast errors.
 
-(Later: BLEU/chrF wrappers, error rates, span F1, forecast errors.) The
+(Later: BLEU/chrF wrappers, error rates, span F1.) The
 scoring functions take any *next-token model* (see :mod:`lstmlib.decoding`):
 a ``torch.nn.Module`` with an int ``vocab_size`` mapping ids ``(T, B)`` to
 ``(logits (T, B, vocab_size), state)``.
@@ -13,11 +13,25 @@ from statistics import NormalDist
 
 import numpy as np
 import torch
+from scipy import stats
 from torch.nn import functional as F
 
 from lstmlib._checks import check_next_token_model, check_positive_int, check_token_ids
 
-__all__ = ["accuracy_interval", "bits_per_char", "lstm_cross_entropy", "lstm_log_probs", "translation_scores"]
+__all__ = [
+    "accuracy_interval",
+    "bits_per_char",
+    "diebold_mariano",
+    "directional_accuracy",
+    "interval_coverage",
+    "lstm_cross_entropy",
+    "lstm_log_probs",
+    "mae",
+    "mape",
+    "mase",
+    "rmse",
+    "translation_scores",
+]
 
 
 def bits_per_char(nats: float) -> float:
@@ -103,3 +117,115 @@ def accuracy_interval(correct, confidence: float = 0.95) -> tuple[float, float, 
     centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n))
     return accuracy, max(0.0, centre - half), min(1.0, centre + half)
+
+
+# ---- forecast errors -------------------------------------------------------------------------------------------
+# Forecasts come as (N, H) arrays: N forecast origins, H steps ahead (lstmlib.forecasting). Every error below is
+# averaged over the origins, axis 0, and so returns one number per horizon, (H,) (a scalar for (N,) input).
+
+
+def _forecast_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_pred must have the shape of y_true {y_true.shape} (N, H); got {y_pred.shape}")
+    if y_true.ndim not in (1, 2) or y_true.shape[0] == 0:
+        raise ValueError(f"y_true must be (N,) or (N, H) with N >= 1; got shape {y_true.shape}")
+    if not (np.isfinite(y_true).all() and np.isfinite(y_pred).all()):
+        raise ValueError("y_true and y_pred must be finite (no NaN or inf)")
+    return y_true, y_pred
+
+
+def mae(y_true, y_pred) -> np.ndarray:
+    """Mean absolute error over the origins (axis 0): ``mean |y - y_hat|``, shape ``(H,)``."""
+    y_true, y_pred = _forecast_pair(y_true, y_pred)
+    return np.abs(y_true - y_pred).mean(axis=0)
+
+
+def rmse(y_true, y_pred) -> np.ndarray:
+    """Root mean squared error over the origins (axis 0), shape ``(H,)``."""
+    y_true, y_pred = _forecast_pair(y_true, y_pred)
+    return np.sqrt(((y_true - y_pred) ** 2).mean(axis=0))
+
+
+def mape(y_true, y_pred) -> np.ndarray:
+    """Mean absolute percentage error, ``100 mean |y - y_hat| / |y|``, shape ``(H,)``; y must not be 0."""
+    y_true, y_pred = _forecast_pair(y_true, y_pred)
+    if (y_true == 0).any():
+        raise ValueError("y_true must not contain 0 for MAPE (a percentage of 0 is undefined); use mae or mase")
+    return 100.0 * np.abs((y_true - y_pred) / y_true).mean(axis=0)
+
+
+def mase(y_true, y_pred, train, period: int = 1) -> np.ndarray:
+    """Mean absolute scaled error (Hyndman & Koehler 2006), shape ``(H,)``.
+
+    The MAE divided by the in-sample MAE of the seasonal-naive forecast on
+    the training values, ``mean_t |train[t] - train[t - period]|``: below 1,
+    the forecasts beat what repeating last season did on the training data.
+
+    Book: :eq:`mase` (chapter III.8, Forecasting time series: an LSTM against honest baselines).
+    """
+    y_true, y_pred = _forecast_pair(y_true, y_pred)
+    period = check_positive_int("period", period)
+    train = np.asarray(train, dtype=np.float64)
+    if train.ndim != 1 or train.size <= period:
+        raise ValueError(f"train must be a 1-D series longer than period={period}; got shape {train.shape}")
+    scale = np.abs(train[period:] - train[:-period]).mean()
+    if not scale > 0:
+        raise ValueError("train must not repeat exactly every period steps (the seasonal-naive error is 0)")
+    return np.abs(y_true - y_pred).mean(axis=0) / scale
+
+
+def diebold_mariano(errors_a, errors_b, horizon: int = 1, power: int = 2) -> tuple[float, float]:
+    """Diebold--Mariano test of equal accuracy for two forecasts of the same targets: ``(statistic, p_value)``.
+
+    ``errors_a`` and ``errors_b`` are ``(N,)`` forecast errors at one
+    horizon, on the same N consecutive origins. The loss differential
+    ``d_n = |e_a|^power - |e_b|^power`` has mean ``d_bar``; its variance
+    counts autocovariances up to lag ``horizon - 1`` (errors of h-step
+    forecasts overlap; where their plain sum is not positive, with Newey--West
+    weights ``1 - k / h``). The statistic, with Harvey, Leybourne & Newbold's
+    small-sample correction, is compared with Student's t on N - 1 degrees of
+    freedom (two-sided). Negative: forecast a has the smaller loss.
+    """
+    a, b = _forecast_pair(errors_a, errors_b)
+    horizon = check_positive_int("horizon", horizon)
+    power = check_positive_int("power", power)
+    if a.ndim != 1 or a.size < 3:
+        raise ValueError(f"errors_a must be (N,) with N >= 3; got shape {a.shape}")
+    d = np.abs(a) ** power - np.abs(b) ** power
+    n, d_bar = d.size, d.mean()
+    centred = d - d_bar
+    gamma = np.array([centred[k:] @ centred[:n - k] / n for k in range(min(horizon, n))])  # lags 0 .. h-1
+    variance = (gamma[0] + 2 * gamma[1:].sum()) / n
+    if not variance > 0 and horizon > 1:
+        # The plain sum of autocovariances can come out negative for long horizons; Newey and West's
+        # tapering weights 1 - k / h always give a positive estimate.
+        weights = 1 - np.arange(1, gamma.size) / horizon
+        variance = (gamma[0] + 2 * (weights * gamma[1:]).sum()) / n
+    if not variance > 0:
+        raise ValueError("errors_a and errors_b must differ in loss (the loss differential has no variance)")
+    correction = np.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
+    statistic = correction * d_bar / np.sqrt(variance)
+    return float(statistic), float(2 * stats.t.sf(abs(statistic), df=n - 1))
+
+
+def interval_coverage(y_true, lower, upper) -> np.ndarray:
+    """Share of targets inside ``[lower, upper]``, per horizon: ``(H,)`` in [0, 1]."""
+    y_true, lower = _forecast_pair(y_true, lower)
+    _, upper = _forecast_pair(y_true, upper)
+    if (lower > upper).any():
+        raise ValueError("lower must not exceed upper anywhere")
+    return ((y_true >= lower) & (y_true <= upper)).mean(axis=0)
+
+
+def directional_accuracy(y_true, y_pred, y_last) -> float:
+    """Share of forecasts that move in the direction the series moved from ``y_last`` (ties in the truth dropped).
+
+    All three are ``(N,)``; a forecast equal to ``y_last`` counts as a wrong call.
+    """
+    y_true, y_pred = _forecast_pair(y_true, y_pred)
+    _, y_last = _forecast_pair(y_true, y_last)
+    moved = y_true != y_last
+    if not moved.any():
+        raise ValueError("y_true must differ from y_last somewhere (no move, no direction)")
+    return float((np.sign(y_pred - y_last) == np.sign(y_true - y_last))[moved].mean())

@@ -15,10 +15,13 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
   pooling, and :class:`~lstmlib.models.sentiment.SentimentClassifier`, the shipped "sentiment-rt" wrapper;
 * :mod:`lstmlib.models.bag_of_words` -- its baseline, TF-IDF unigrams and bigrams + logistic regression
   (scikit-learn; imported only when used).
+* :mod:`lstmlib.models.forecaster` -- an LSTM forecasting quantiles of the next H values of a series.
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig
 from lstmlib.models.char_ngram import CharNGram
+from lstmlib.models.forecaster import ForecasterConfig, LSTMForecaster
 from lstmlib.models.sentiment import SentimentConfig, SentimentLSTM
 
-__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram", "SentimentConfig", "SentimentLSTM"]
+__all__ = ["CharLSTM", "CharLSTMConfig", "CharNGram", "ForecasterConfig", "LSTMForecaster", "SentimentConfig",
+           "SentimentLSTM"]
