@@ -6,7 +6,9 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
 :mod:`lstmlib.train`, shipped trained models in :mod:`lstmlib.pretrained`.
 
 * :mod:`lstmlib.models.char_lstm` -- the character-level LSTM language model;
-* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model.
+* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model;
+* :mod:`lstmlib.models.speech` -- spoken-digit recognisers trained with CTC (BiLSTM, LSTM, frame-wise MLP) and
+  their wrapper (imported from there: it pulls in :mod:`lstmlib.audio`).
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig

@@ -1,6 +1,7 @@
-"""Plotting helpers shared by the chapters (matplotlib), and text coloured by value (HTML)."""
+"""Plotting helpers shared by the chapters (matplotlib), text coloured by value (HTML), the CTC lattice."""
 
+from lstmlib.viz.ctc import plot_ctc_lattice
 from lstmlib.viz.curves import plot_loss, plot_over_time
 from lstmlib.viz.text import colour_text
 
-__all__ = ["colour_text", "plot_loss", "plot_over_time"]
+__all__ = ["colour_text", "plot_ctc_lattice", "plot_loss", "plot_over_time"]
