@@ -132,33 +132,39 @@ def ctc_prefix_beam_search(log_probs, input_lengths, beam_width: int = 8,
     """
     log_probs, input_lengths = _ctc_inputs(log_probs, input_lengths, blank)
     beam_width = check_int_at_least("beam_width", beam_width, 1)
-    C = log_probs.shape[2]
     results = []
     for n, length in enumerate(input_lengths):
-        beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}  # prefix -> (ends blank, ends label)
+        prefixes: list[tuple[int, ...]] = [()]
+        ends_blank, ends_label = np.zeros(1), np.full(1, -np.inf)  # (K,) log-probabilities of the kept prefixes
         for t in range(length):
-            frame = log_probs[t, n]
-            grown: dict[tuple[int, ...], list[float]] = {}
-
-            def add(prefix, ends_blank=-np.inf, ends_label=-np.inf):
-                old = grown.setdefault(prefix, [-np.inf, -np.inf])
-                old[0], old[1] = np.logaddexp(old[0], ends_blank), np.logaddexp(old[1], ends_label)
-
-            for prefix, (p_blank, p_label) in beams.items():
-                p_total = np.logaddexp(p_blank, p_label)
-                add(prefix, ends_blank=p_total + frame[blank])  # a blank: the prefix stays
-                if prefix:  # its last label again, without a blank between: merged, the prefix stays
-                    add(prefix, ends_label=p_label + frame[prefix[-1]])
-                for c in range(C):
-                    if c == blank:
-                        continue
-                    # a new label; repeating the last one needs a blank between
-                    reach = p_blank if prefix and c == prefix[-1] else p_total
-                    add(prefix + (c,), ends_label=reach + frame[c])
-            ranked = sorted(grown.items(), key=lambda item: -np.logaddexp(*item[1]))[:beam_width]
-            beams = {prefix: (scores[0], scores[1]) for prefix, scores in ranked}
-        ranked = sorted(((list(prefix), float(np.logaddexp(*scores))) for prefix, scores in beams.items()
-                         if np.isfinite(np.logaddexp(*scores))),  # a labeling no alignment reaches is left out
-                        key=lambda item: -item[1])
-        results.append(ranked[:beam_width])
+            frame = log_probs[t, n]  # (C,)
+            total = np.logaddexp(ends_blank, ends_label)
+            last = np.array([p[-1] if p else -1 for p in prefixes])  # each prefix's last label (-1: empty)
+            has_last = last >= 0
+            # the prefix stays: a blank, or its last label again (merged with the one before)
+            stay_blank = total + frame[blank]
+            stay_label = np.where(has_last, ends_label + frame[np.maximum(last, 0)], -np.inf)
+            # the prefix grows by label c; repeating its last label needs a blank before it
+            grow = total[:, None] + frame[None, :]  # (K, C)
+            grow[:, blank] = -np.inf
+            rows = np.flatnonzero(has_last)
+            grow[rows, last[rows]] = ends_blank[rows] + frame[last[rows]]
+            # a grown prefix that is already kept adds to that one's "ends in a label" total
+            position = {p: k for k, p in enumerate(prefixes)}
+            for k, p in enumerate(prefixes):
+                parent = position.get(p[:-1]) if p else None
+                if parent is not None:
+                    stay_label[k] = np.logaddexp(stay_label[k], grow[parent, p[-1]])
+                    grow[parent, p[-1]] = -np.inf
+            # the other grown prefixes are all new and distinct: only the beam_width best can survive
+            flat = np.argsort(-grow, axis=None, kind="stable")[:beam_width]
+            grown = [(k, c) for k, c in zip(*np.unravel_index(flat, grow.shape)) if np.isfinite(grow[k, c])]
+            candidates = prefixes + [prefixes[k] + (int(c),) for k, c in grown]
+            blank_scores = np.concatenate([stay_blank, np.full(len(grown), -np.inf)])
+            label_scores = np.concatenate([stay_label, [grow[k, c] for k, c in grown]])
+            keep = np.argsort(-np.logaddexp(blank_scores, label_scores), kind="stable")[:beam_width]
+            prefixes = [candidates[k] for k in keep]
+            ends_blank, ends_label = blank_scores[keep], label_scores[keep]
+        scores = np.logaddexp(ends_blank, ends_label)
+        results.append([(list(p), float(s)) for p, s in zip(prefixes, scores) if np.isfinite(s)])  # best first
     return results
