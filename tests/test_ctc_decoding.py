@@ -88,3 +88,12 @@ def test_bad_inputs_are_rejected_by_both_decoders(log_probs, lengths, kwargs, er
 def test_beam_width_must_be_positive():
     with pytest.raises(ValueError, match=r"beam_width must be a positive int \(>= 1\); got 0"):
         ctc_prefix_beam_search(np.zeros((3, 1, 2)), np.array([3]), beam_width=0)
+
+
+def test_a_beam_of_width_one_keeps_the_best_prefix_not_the_best_path():
+    # The chapter's exercise: greedy reads "12", a beam of 1 reads "1", and "2" is the likeliest transcript.
+    log_probs = np.log([[[0.25, 0.4, 0.35]], [[0.3, 0.3, 0.4]]])
+    assert ctc_greedy_decode(log_probs, np.array([2])) == [[1, 2]]
+    assert [labels for labels, _ in ctc_prefix_beam_search(log_probs, np.array([2]), beam_width=1)[0]] == [[1]]
+    (best, score), _ = ctc_prefix_beam_search(log_probs, np.array([2]), beam_width=2)[0]
+    assert best == [2] and np.exp(score) == pytest.approx(0.345)
