@@ -96,4 +96,6 @@ def test_a_beam_of_width_one_keeps_the_best_prefix_not_the_best_path():
     assert ctc_greedy_decode(log_probs, np.array([2])) == [[1, 2]]
     assert [labels for labels, _ in ctc_prefix_beam_search(log_probs, np.array([2]), beam_width=1)[0]] == [[1]]
     (best, score), _ = ctc_prefix_beam_search(log_probs, np.array([2]), beam_width=2)[0]
-    assert best == [2] and np.exp(score) == pytest.approx(0.345)
+    assert best == [2] and np.exp(score) == pytest.approx(0.245)  # "-2" is lost with the empty prefix
+    (best, score), *_ = ctc_prefix_beam_search(log_probs, np.array([2]), beam_width=3)[0]
+    assert best == [2] and np.exp(score) == pytest.approx(0.345)  # every prefix kept: exact
