@@ -232,6 +232,11 @@ _SHIPPED = {
         "character-level LSTM (2 x 256) trained on 36 Shakespeare plays: sample(prompt, length, temperature), "
         "bits_per_char(text)",
     ),
+    "speech-digits-en": (
+        "speech_bilstm.pt", "lstmlib.models.speech:SpeechRecognizer",
+        "bidirectional LSTM (2 x 96 per direction) trained with CTC on spoken digit strings synthesised by eSpeak NG: "
+        "transcribe(waveforms, sample_rate) -> digit strings such as '407'",
+    ),
 }
 
 
