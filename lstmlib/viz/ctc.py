@@ -11,7 +11,7 @@ __all__ = ["plot_ctc_lattice"]
 
 
 def plot_ctc_lattice(log_probs: np.ndarray, target, *, ax=None, blank: int = 0, label_names=None,
-                     show_posterior: bool = True, title: str | None = None):
+                     show_posterior: bool = True, min_share: float = 1e-12, title: str | None = None):
     """Draw the CTC lattice of one utterance: states ``l'`` (rows) against frames (columns).
 
     ``log_probs``: ``(T, C)`` log-probabilities of one utterance; ``target``:
@@ -20,7 +20,9 @@ def plot_ctc_lattice(log_probs: np.ndarray, target, *, ax=None, blank: int = 0, 
     log y - log p)`` (``show_posterior``), or by ``alpha[t, s]`` alone
     (normalised per frame) otherwise; grey arrows are the moves the
     recursion allows (stay, next state, skip a blank between different
-    labels), drawn where both ends can lie on a complete alignment.
+    labels), drawn where both ends carry more than ``min_share`` of the
+    total (the default: where both can lie on a complete alignment; raise
+    it to see only the paths that matter).
     ``label_names`` maps a class id to what the row shows (default: the id;
     the blank shows as ``-``). Returns the axes.
     """
@@ -40,7 +42,7 @@ def plot_ctc_lattice(log_probs: np.ndarray, target, *, ax=None, blank: int = 0, 
     else:
         shade = np.exp(alpha - np.logaddexp.reduce(alpha, axis=1, keepdims=True))
     ax = ax if ax is not None else plt.figure(figsize=(max(4.0, 0.45 * T), 0.42 * extended.size + 1.0)).gca()
-    reachable = occupancy > 1e-12
+    reachable = occupancy > min_share
     for t in range(T - 1):
         for s in range(extended.size):
             if not reachable[t, s]:
