@@ -1,7 +1,7 @@
-"""How good a model is, as one number: bits per character, a text's log-probability, forecast errors.
+"""How good a model is, as one number: bits per character, BLEU and chrF, accuracy with its interval, error
+rates, forecast errors.
 
-(Later: BLEU/chrF wrappers, error rates, span F1.) The
-scoring functions take any *next-token model* (see :mod:`lstmlib.decoding`):
+The language-model scoring functions take any *next-token model* (see :mod:`lstmlib.decoding`):
 a ``torch.nn.Module`` with an int ``vocab_size`` mapping ids ``(T, B)`` to
 ``(logits (T, B, vocab_size), state)``.
 """
@@ -23,6 +23,8 @@ __all__ = [
     "bits_per_char",
     "diebold_mariano",
     "directional_accuracy",
+    "edit_distance",
+    "error_rate",
     "interval_coverage",
     "lstm_cross_entropy",
     "lstm_log_probs",
@@ -229,3 +231,41 @@ def directional_accuracy(y_true, y_pred, y_last) -> float:
     if not moved.any():
         raise ValueError("y_true must differ from y_last somewhere (no move, no direction)")
     return float((np.sign(y_pred - y_last) == np.sign(y_true - y_last))[moved].mean())
+
+
+def edit_distance(reference, hypothesis) -> int:
+    """Levenshtein distance: the fewest substitutions, insertions and deletions that turn one sequence into the other.
+
+    ``reference`` and ``hypothesis`` are sequences (str, list, tuple) of
+    comparable items, e.g. digit strings ``"407"`` or lists of label ids.
+    """
+    for name, value in (("reference", reference), ("hypothesis", hypothesis)):
+        if not isinstance(value, (str, list, tuple)):
+            raise TypeError(f"{name} must be a str, list or tuple; got {type(value).__name__}")
+    previous = list(range(len(hypothesis) + 1))  # distances from reference[:0] to every prefix of hypothesis
+    for i, ref_item in enumerate(reference, start=1):
+        current = [i]
+        for j, hyp_item in enumerate(hypothesis, start=1):
+            current.append(min(previous[j] + 1,  # delete ref_item
+                               current[j - 1] + 1,  # insert hyp_item
+                               previous[j - 1] + (ref_item != hyp_item)))  # substitute (free if equal)
+        previous = current
+    return previous[-1]
+
+
+def error_rate(references, hypotheses) -> float:
+    """Total edit distance over total reference length: the word, character or digit error rate.
+
+    ``references`` and ``hypotheses`` are equally long lists of sequences
+    (see :func:`edit_distance`); pooled over the whole list, so long
+    references weigh more. Can exceed 1 when the hypotheses insert a lot.
+    """
+    if not isinstance(references, (list, tuple)) or not isinstance(hypotheses, (list, tuple)):
+        raise TypeError(f"references and hypotheses must be lists of sequences; got {type(references).__name__} and "
+                        f"{type(hypotheses).__name__}")
+    if len(references) != len(hypotheses):
+        raise ValueError(f"hypotheses must have one entry per reference ({len(references)}); got {len(hypotheses)}")
+    total = sum(len(reference) for reference in references)
+    if total == 0:
+        raise ValueError("references must hold at least one item in all (the rate divides by their total length)")
+    return sum(edit_distance(r, h) for r, h in zip(references, hypotheses)) / total

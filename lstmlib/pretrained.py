@@ -247,6 +247,11 @@ _SHIPPED = {
         "BiLSTM sentence classifier with attention pooling (ensemble of 3) trained on 12,752 Rotten Tomatoes "
         "snippets: predict(texts) -> 1 positive / 0 negative, predict_proba(texts) -> (N, 2)",
     ),
+    "speech-digits-en": (
+        "speech_bilstm.pt", "lstmlib.models.speech:SpeechRecognizer",
+        "bidirectional LSTM (2 x 96 per direction) trained with CTC on spoken digit strings synthesised by eSpeak NG: "
+        "transcribe(waveforms, sample_rate) -> digit strings such as '407'",
+    ),
 }
 
 

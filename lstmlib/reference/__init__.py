@@ -16,6 +16,8 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.scan` -- the one time loop (forward, backward, state gradients) of the layers above
   but the Tree-LSTMs, which walk trees
 * :mod:`~lstmlib.reference.attention` -- additive (Bahdanau) attention over a set of keys
+* :mod:`~lstmlib.reference.ctc` -- connectionist temporal classification: the loss (alpha recursion) and its
+  gradient (beta recursion), in log space
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
@@ -41,6 +43,7 @@ from lstmlib.reference.coupled import (
     coupled_forward,
     init_coupled_params,
 )
+from lstmlib.reference.ctc import ctc_backward, ctc_forward
 from lstmlib.reference.gradcheck import (
     check_child_sum_tree_lstm_gradients,
     check_convlstm_gradients,
@@ -115,4 +118,5 @@ __all__ = [
     "peephole_backward",
     "check_peephole_gradients", "check_sequence_gradients",
     "scan_forward", "scan_backward", "scan_state_gradients",
+    "ctc_forward", "ctc_backward",
 ]
