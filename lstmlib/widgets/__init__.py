@@ -10,4 +10,6 @@ from code and check the numbers against the reference.
   sequence; shows the gates, c_t and h_t at the chosen step.
 * :mod:`lstmlib.widgets.temperature` -- a slider over sampling temperatures of a
   trained character LM; shows the next-character distribution and a sample at each.
+* :mod:`lstmlib.widgets.caption_stepper` -- a slider over the words of a generated caption;
+  shows where the captioner's attention was when it emitted each word.
 """
