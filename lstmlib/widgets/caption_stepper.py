@@ -91,7 +91,7 @@ class CaptionStepper:
         widgets.jslink((self.play, "value"), (self.slider, "value"))
         widgets.jslink((self.slider, "value"), (self.frames, "selected_index"))
         self.slider.observe(lambda change: setattr(self.frames, "selected_index", int(change["new"])), names="value")
-        header = f"<b>{escape(title)}</b>" if title else ""
+        header = f"<strong>{escape(title)}</strong>" if title else ""  # <b> marks the current word
         self.widget = widgets.VBox([widgets.HTML(STYLE + f"<div class=lstm-cs>{header}</div>"),
                                     widgets.HBox([self.play, self.slider]), self.frames])
 
