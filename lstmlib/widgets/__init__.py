@@ -12,4 +12,6 @@ from code and check the numbers against the reference.
   trained character LM; shows the next-character distribution and a sample at each.
 * :mod:`lstmlib.widgets.attention_viewer` -- a drop-down over sentences; shows a translator's
   output and its attention weights for each one.
+* :mod:`lstmlib.widgets.caption_stepper` -- a slider over the words of a generated caption;
+  shows where the captioner's attention was when it emitted each word.
 """
