@@ -592,7 +592,7 @@ CAPTION_STEPPER_STATE = (
 
 
 def test_caption_stepper_responds_in_the_page(site, tab):
-    report = open_page(tab, site, "chapters/part3-applications/10-captioning.html")
+    report = open_page(tab, site, "chapters/part3-applications/09-captioning.html")
     assert report["drawn"] == report["views"] >= 1 and not report["errors"]
     before = tab.evaluate(CAPTION_STEPPER_STATE)
     assert before["marked"] == [before["step"]] == [0] and before["loaded"] == [True]
