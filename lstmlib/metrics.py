@@ -163,6 +163,8 @@ def mase(y_true, y_pred, train, period: int = 1) -> np.ndarray:
     The MAE divided by the in-sample MAE of the seasonal-naive forecast on
     the training values, ``mean_t |train[t] - train[t - period]|``: below 1,
     the forecasts beat what repeating last season did on the training data.
+    ``period=1`` is Hyndman & Koehler's own scale (the one-step naive
+    forecast); ``period > 1`` is its usual seasonal variant.
 
     Book: :eq:`mase` (chapter III.8, Forecasting time series: an LSTM against honest baselines).
     """
