@@ -195,7 +195,8 @@ def adversarial_attention(model: SentimentLSTM, encoded: Sequence, *, epsilon: f
 
     For each sentence, gradient ascent on the Jensen-Shannon divergence
     between new weights ``softmax(z)`` and the model's own, minus a steep
-    penalty on ``|Δp| - epsilon`` when it is positive; all sentences at once
+    penalty once ``|Δp|`` passes ``epsilon / 2`` (a margin that keeps the
+    steps inside the band); all sentences at once
     (the LSTM outputs are fixed, only the pooling changes). The search starts
     from the model's weights plus noise (drawn from ``seed``) and keeps, per
     sentence, the most divergent weights seen that respect the limit.
