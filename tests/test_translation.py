@@ -232,6 +232,18 @@ def test_word_table_learns_word_translations_from_co_occurrence():
         WordTable().translate_tokens(["one"])
 
 
+def test_word_table_records_a_log_likelihood_that_em_never_lowers():
+    # one pair: the uniform start gives t("x" | e) = 1/5 (4 special tokens + "x") for NULL and "a" alike
+    tiny = WordTable().fit([["a"]], [["x"]], iterations=3)
+    assert len(tiny.log_likelihoods) == 3 and np.isclose(tiny.log_likelihoods[0], np.log(1 / 5))
+    sources, targets = tokenize_pairs(*number_pairs(number_split("train", 2000, rng=0)))
+    table = WordTable().fit(sources, targets, iterations=50)
+    assert np.all(np.diff(table.log_likelihoods) >= -1e-12)
+    ll = table.log_likelihoods
+    assert ll[-1] - ll[-2] < 1e-3 < ll[1] - ll[0]
+    assert table.translate_tokens(["thousand"]) == ["mille"]
+
+
 def test_nearest_neighbour_returns_the_target_of_the_closest_training_source():
     sources, targets = tokenize_pairs(["one", "twenty - one", "two thousand"], ["un", "vingt et un", "deux mille"])
     retrieval = NearestNeighbourTranslator().fit(sources, targets)

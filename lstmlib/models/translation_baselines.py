@@ -44,12 +44,16 @@ class WordTable:
     of its sentence (and ``NULL``) in proportion to ``t(f | e)``, the M-step
     renormalises the shared counts. ``table`` is ``(Ve, Vf)``, row ``e`` a
     distribution over target ids (row 0, ``<pad>``, is the ``NULL`` word).
+    ``log_likelihoods`` holds, for every iteration, the mean log-likelihood per
+    target word of the training pairs under the table that iteration started
+    from (EM never lowers it, so its changes show convergence).
     """
 
     def __init__(self):
         self.source_vocab: WordVocab | None = None
         self.target_vocab: WordVocab | None = None
         self.table: np.ndarray | None = None
+        self.log_likelihoods: list[float] = []
 
     def fit(self, source_tokens: Sequence[Sequence[str]], target_tokens: Sequence[Sequence[str]],
             iterations: int = 10) -> WordTable:
@@ -70,8 +74,13 @@ class WordTable:
         table = np.full((Ve, Vf), 1.0 / Vf)
         e_ids = np.broadcast_to(source[:, :, None], pair_mask.shape)[pair_mask]
         f_ids = np.broadcast_to(target[:, None, :], pair_mask.shape)[pair_mask]
+        n_source = source_lengths.numpy()[:, None]  # (N, 1): 1 + Ls, the words (NULL included) t(f | e) averages over
+        self.log_likelihoods = []
         for _ in range(iterations):
             share = np.where(pair_mask, table[source[:, :, None], target[:, None, :]], 0.0)  # (N, 1 + Ls, Lt)
+            # p(f | sentence) = mean over the source words of t(f | e); the log-likelihood sums its log over targets
+            word_likelihood = share.sum(axis=1) / n_source  # (N, Lt)
+            self.log_likelihoods.append(float(np.log(np.maximum(word_likelihood[target_mask], 1e-300)).mean()))
             share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-300)  # E-step: over the source words
             counts = np.zeros((Ve, Vf))
             np.add.at(counts, (e_ids, f_ids), share[pair_mask])
