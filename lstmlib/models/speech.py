@@ -124,8 +124,9 @@ class FrameMLP(nn.Module):
     """The frame-wise baseline: frames ``t - context .. t + context`` (zeros beyond the edges) -> MLP -> classes.
 
     ``forward(features (T, B, n_mels), lengths (B,)) -> log_probs (T, B, n_classes)``.
-    It sees a fixed window of ``2 context + 1`` frames (110 ms for
-    ``context = 5``) and nothing beyond it.
+    It sees a fixed window of ``2 context + 1`` frames (for ``context = 5``,
+    11 frames whose centres span 100 ms and whose 25 ms windows 125 ms of
+    audio) and nothing beyond it.
     """
 
     def __init__(self, config: SpeechCTCConfig):

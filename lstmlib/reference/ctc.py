@@ -172,8 +172,10 @@ def ctc_backward(cache: dict, dloss) -> np.ndarray:
     ``sum over states s with l'_s = c of exp(alpha[t, s] + beta[t, s] - log_probs[t, c])``.
     Hence ``dloss / dlog_probs[t, c] = -gamma[t, c]``, the posterior
     probability of class ``c`` at frame ``t``. (torch's CTC backward returns
-    ``exp(log_probs) - gamma`` instead: it assumes a log-softmax comes
-    next, which maps both to the same gradient of the logits.) Frames past
+    ``exp(log_probs) - gamma`` instead, the gradient with respect to the
+    logits of a softmax output (Graves et al. 2006): it assumes that
+    ``log_probs`` came from a log-softmax, whose backward maps both to the
+    same gradient of the logits.) Frames past
     a sample's input length, and samples with infinite loss, get zero.
     ``dloss``: ``(N,)`` upstream gradient (ones for the plain sum).
     """
