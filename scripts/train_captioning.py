@@ -40,7 +40,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lstmlib.caption_metrics import bleu4, clip_slot_accuracy, exact_match, localisation_scores, scene_slot_accuracy
 from lstmlib.data.scenes import (
     COLOURS,
     KINDS,
@@ -52,6 +51,7 @@ from lstmlib.data.scenes import (
     scene_caption,
     scene_words,
 )
+from lstmlib.metrics import clip_slot_accuracy, localisation_scores, scene_slot_accuracy, translation_scores
 from lstmlib.models.captioning import (
     CaptionerConfig,
     ClipCaptioner,
@@ -88,9 +88,10 @@ def clip_eval_set():
 
 
 def score_captions(predicted, references) -> dict[str, float]:
-    """Exact match, BLEU-4 and the per-slot accuracies of scene captions."""
+    """Exact match, BLEU-4 (0-100) and the per-slot accuracies of scene captions (word lists)."""
     slots = scene_slot_accuracy(predicted, references)
-    return {"exact_match": exact_match(predicted, references), "bleu4": bleu4(predicted, references),
+    text = translation_scores([" ".join(p) for p in predicted], [" ".join(r) for r in references])
+    return {"exact_match": text["exact_match"], "bleu4": 100 * text["bleu"],
             **{f"{slot}_accuracy": value for slot, value in slots.items()}}
 
 
@@ -117,7 +118,8 @@ def measure_clips(captioner: ClipCaptioner) -> dict[str, float]:
     metrics = {}
     for name, model in captioner.models.items():
         predicted = decode(model, frames, captioner.vocab)
-        metrics[f"{name}_exact_match"] = exact_match(predicted, clips.captions)
+        text = translation_scores([" ".join(p) for p in predicted], [" ".join(r) for r in clips.captions])
+        metrics[f"{name}_exact_match"] = text["exact_match"]
         metrics[f"{name}_direction_accuracy"] = clip_slot_accuracy(predicted, clips.captions)["direction"]
     return metrics
 
