@@ -16,6 +16,7 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.scan` -- the one time loop (forward, backward, state gradients) of the layers above
   but the Tree-LSTMs, which walk trees
 * :mod:`~lstmlib.reference.attention` -- additive (Bahdanau) attention over a set of keys
+* :mod:`~lstmlib.reference.crf` -- the linear-chain CRF: forward algorithm, forward-backward gradient, Viterbi
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
@@ -41,6 +42,7 @@ from lstmlib.reference.coupled import (
     coupled_forward,
     init_coupled_params,
 )
+from lstmlib.reference.crf import crf_backward, crf_forward, crf_marginals, crf_viterbi, init_crf_params
 from lstmlib.reference.gradcheck import (
     check_child_sum_tree_lstm_gradients,
     check_convlstm_gradients,
@@ -115,4 +117,5 @@ __all__ = [
     "peephole_backward",
     "check_peephole_gradients", "check_sequence_gradients",
     "scan_forward", "scan_backward", "scan_state_gradients",
+    "init_crf_params", "crf_forward", "crf_backward", "crf_marginals", "crf_viterbi",
 ]
