@@ -232,6 +232,11 @@ _SHIPPED = {
         "character-level LSTM (2 x 256) trained on 36 Shakespeare plays: sample(prompt, length, temperature), "
         "bits_per_char(text)",
     ),
+    "ner-en": (
+        "ner_en.pt", "lstmlib.models.ner:EntityTagger",
+        "BiLSTM-CRF named-entity tagger with character features (PER, LOC, ORG in BIO tags): "
+        "tag(sentences: list[list[str]]) -> list[list[str]]",
+    ),
 }
 
 

@@ -42,7 +42,14 @@ from lstmlib.reference.coupled import (
     coupled_forward,
     init_coupled_params,
 )
-from lstmlib.reference.crf import crf_backward, crf_forward, crf_marginals, crf_viterbi, init_crf_params
+from lstmlib.reference.crf import (
+    crf_backward,
+    crf_forward,
+    crf_forward_backward,
+    crf_marginals,
+    crf_viterbi,
+    init_crf_params,
+)
 from lstmlib.reference.gradcheck import (
     check_child_sum_tree_lstm_gradients,
     check_convlstm_gradients,
@@ -117,5 +124,5 @@ __all__ = [
     "peephole_backward",
     "check_peephole_gradients", "check_sequence_gradients",
     "scan_forward", "scan_backward", "scan_state_gradients",
-    "init_crf_params", "crf_forward", "crf_backward", "crf_marginals", "crf_viterbi",
+    "init_crf_params", "crf_forward", "crf_backward", "crf_marginals", "crf_viterbi", "crf_forward_backward",
 ]

@@ -35,7 +35,8 @@ import numpy as np
 from lstmlib._checks import check_array_type, check_floating, check_keys, check_rng
 from lstmlib.reference.params import NUMPY_ARRAY
 
-__all__ = ["CRF_KEYS", "crf_backward", "crf_forward", "crf_marginals", "crf_viterbi", "init_crf_params"]
+__all__ = ["CRF_KEYS", "crf_backward", "crf_forward", "crf_marginals", "crf_viterbi", "crf_forward_backward",
+           "init_crf_params"]
 
 #: The parameter names, as in :class:`lstmlib.nn.CRF`'s ``state_dict``.
 CRF_KEYS = ("start_transitions", "end_transitions", "transitions")
@@ -90,12 +91,16 @@ def _check_inputs(params, emissions, tags, mask):
     return mask, mask.sum(axis=0)
 
 
-def _alphas_betas(params, emissions, mask):
+def crf_forward_backward(params, emissions, mask=None):
     """Forward and backward log-scores ``alpha, beta (T, B, K)`` and ``log Z (B,)``.
 
-    Past a sequence's end both are carried unchanged (alpha) or held at the end
+    ``alpha[t, b, k]`` log-sums the scores of every prefix ``y_0 .. y_t`` with
+    ``y_t = k`` (emissions up to t included); ``beta[t, b, k]`` those of every
+    suffix after step t given ``y_t = k`` (the end score included). Past a
+    sequence's end both are carried unchanged (alpha) or held at the end
     scores (beta), so ``alpha[n-1] + beta[n-1]`` is right at every real step.
     """
+    mask, _ = _check_inputs(params, emissions, None, mask)
     start, end, trans = params["start_transitions"], params["end_transitions"], params["transitions"]
     T, B, K = emissions.shape
     alpha = np.empty((T, B, K))
@@ -122,7 +127,7 @@ def crf_forward(params, emissions, tags, mask=None):
     score = start[tags[0]] + (np.take_along_axis(emissions, tags[:, :, None], 2)[:, :, 0] * real).sum(0)
     score += (trans[tags[:-1], tags[1:]] * real[1:]).sum(0)
     score += end[tags[lengths - 1, columns]]
-    alpha, beta, log_z = _alphas_betas(params, emissions, mask)
+    alpha, beta, log_z = crf_forward_backward(params, emissions, mask)
     cache = {"emissions": emissions, "tags": tags, "mask": mask, "alpha": alpha, "beta": beta, "log_z": log_z}
     return score - log_z, cache
 
