@@ -81,6 +81,22 @@ def test_test_sentences_share_no_template_and_no_entity_with_training():
     assert len(entities["test"]) > 200  # many different names, not a handful repeated
 
 
+def test_the_data_is_the_same_in_every_process():
+    # faker has choices that follow PYTHONHASHSEED or Python's global random; the pools must not
+    import hashlib
+    import subprocess
+    import sys
+
+    code = ("import hashlib, random; random.seed(PLACE); from lstmlib.data.entities import entity_pools, "
+            "entity_sentences; print(hashlib.md5(repr((entity_pools(), entity_sentences(300, 'train', rng=0, "
+            "random_types=0.4))).encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code.replace("PLACE", str(k))], check=True, text=True,
+                              capture_output=True, env={**__import__("os").environ, "PYTHONHASHSEED": str(k)}
+                              ).stdout for k in (1, 2)}
+    here = hashlib.md5(repr((entity_pools(), entity_sentences(300, "train", rng=0, random_types=0.4))).encode())
+    assert digests == {here.hexdigest() + "\n"}
+
+
 def test_sentences_are_aligned_bio_and_reproducible():
     sentences = entity_sentences(200, "train", rng=3)
     assert sentences == entity_sentences(200, "train", rng=3)
@@ -96,6 +112,18 @@ def test_sentences_are_aligned_bio_and_reproducible():
     assert {"Monday", "March"} & words or {"Tuesday", "May"} & words  # dates appear, tagged O
     with pytest.raises(ValueError, match="side must be one of"):
         entity_sentences(3, "dev")
+
+
+def test_random_types_take_the_type_away_from_the_frame():
+    def types_after(sentences, word):
+        # the entity types that follow `word` directly, e.g. "in" -> mostly LOC in the templates as written
+        return {tags[k + 1][2:] for tokens, tags in sentences for k, w in enumerate(tokens[:-1])
+                if w == word and tags[k + 1].startswith("B-")}
+
+    assert types_after(entity_sentences(500, "test", rng=0), "of") == {"LOC", "ORG"}
+    assert types_after(entity_sentences(500, "test", rng=0, random_types=1.0), "of") == {"PER", "LOC", "ORG"}
+    with pytest.raises(ValueError, match=r"random_types must be a share in \[0, 1\]; got 2"):
+        entity_sentences(3, random_types=2)
 
 
 def test_news_sentences_parse_and_follow_the_guidelines():
@@ -189,3 +217,46 @@ def test_taggers_reject_bad_sentences():
     with pytest.raises(TypeError, match=r"sentences\[0\]\[1\] must be a non-empty str; got 3"):
         Gazetteer().fit([["a"]], [["O"]]).tag([["a", 3]])
     assert np.array_equal(encoder.encode([["a", "b"]])["words"].flatten().numpy(), [4, 1])
+
+
+# ---------------------------------------------------------------------------------------------------- shipped
+
+
+@pytest.fixture(scope="module")
+def ner():
+    from lstmlib import pretrained
+
+    return pretrained.load("ner-en")
+
+
+def test_shipped_tagger_tags_any_tokens(ner):
+    sentences = [["Angela", "Merkel", "visited", "Paris", "on", "Monday", "."], ["Zoë", "😀", "ČEZ", "<unk>", "x" * 80],
+                 ["a"]]
+    tagged = ner.tag(sentences)
+    assert [len(t) for t in tagged] == [7, 5, 1]
+    assert all(tag in TAGS for row in tagged for tag in row)
+    assert tagged[0][:3] == ["B-PER", "I-PER", "O"] and tagged[0][4:] == ["O", "O", "O"]  # a person; "on Monday ." O
+    with pytest.raises(TypeError, match=r"sentences\[0\] must be a list of str tokens"):
+        ner.tag(["Angela Merkel visited Paris"])
+
+
+def test_shipped_tagger_reads_the_news_sentences(ner):
+    tokens, gold = map(list, zip(*load_news_sentences()))
+    assert entity_f1(gold, ner.tag(tokens))["all"]["f1"] >= 0.6
+
+
+def test_loading_the_tagger_imports_no_data_module_and_no_faker():
+    import subprocess
+    import sys
+
+    code = ("import sys; from lstmlib import pretrained; ner = pretrained.load('ner-en'); ner.tag([['Hi']]); "
+            "bad = [m for m in sys.modules if m.startswith(('lstmlib.data', 'faker'))]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_load_variant_names_the_known_variants():
+    from lstmlib.models.ner import load_variant
+    from lstmlib.pretrained import load_checkpoint
+
+    with pytest.raises(ValueError, match=r"name must be one of 'feature-crf'.*; got 'gru'"):
+        load_variant(load_checkpoint("ner_en.pt"), "gru")

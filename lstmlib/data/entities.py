@@ -4,8 +4,9 @@ No freely redistributable English NER corpus ships with the book's packages,
 so the training data is generated: news-style sentence templates written for
 the book, their slots filled with names, places and companies from
 ``faker`` in six locales (US and British English, German, French, Spanish,
-Italian), plus organisation patterns (universities, clubs, banks, agencies,
-acronyms) built from faker's names and places.
+Italian; towns from the first five), plus organisation patterns (universities, clubs, banks, agencies,
+acronyms) built from faker's names and places. (Faker company names that are
+a bare surname are skipped: nothing in them says "company".)
 
 Held out twice: the templates are split into training and test templates,
 and every entity string is assigned to one side by a hash of its text, so a
@@ -113,6 +114,13 @@ TEST_TEMPLATES = (
     "Unemployment in {LOC} fell to {NUM} percent in {MONTH} .",
 )
 
+# Training sentences only: a template that starts with a slot may get an opening phrase, and one may end in
+# an attribution, so that the same frame appears in several forms.
+_OPENINGS = ("On {DAY} ,", "In {MONTH} ,", "Last year ,", "Earlier this week ,", "In {YEAR} ,", "Meanwhile ,",
+             "According to {ORG} ,", "Speaking in {LOC} ,", "As expected ,", "On {DAY} {MONTH} {NUM} ,")
+_ATTRIBUTIONS = (", {PER} said .", ", officials in {LOC} said .", ", a spokesman for {ORG} said .",
+                 ", sources said .", ", {TITLE} {LAST} said .", ", the {NAT} press reported .")
+
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
@@ -125,6 +133,14 @@ _ORG_PATTERNS = ("University of {city}", "{city} University", "{city} United", "
                  "{city} City Council", "{last} Motors", "{last} Bank", "Bank of {city}", "{last} Group",
                  "{city} Institute of Technology", "{last} Airlines", "{city} Chamber of Commerce",
                  "{last} & {last}", "{last} Foods", "{city} Police", "{last} Energy", "{city} Rovers")
+
+
+def _named_company(fake) -> str:
+    """A faker company name with more than a bare surname in it ("Rossi" alone says nothing of a company)."""
+    while True:
+        name = fake.company()
+        if len(tokenize(name)) > 1:
+            return name
 
 
 def _hash_side(text: str) -> str:
@@ -141,19 +157,29 @@ def entity_pools(seed: int = 0, per_type: int = 4000) -> dict[str, dict[str, tup
     """
     from faker import Faker  # imported here: loading a trained tagger needs no faker
 
-    fake = Faker(list(LOCALES))
-    fake.seed_instance(seed)
+    # one seeded Faker per locale, and our own generator to pick among them: a multi-locale Faker draws
+    # some choices from Python's global `random`, which would make the pools differ from run to run
+    fakes = {locale: Faker(locale) for locale in LOCALES}
+    for k, locale in enumerate(LOCALES):
+        fakes[locale].seed_instance(seed * 100 + k)
     rng = np.random.default_rng(seed)
+
+    def fake():
+        return fakes[LOCALES[rng.integers(len(LOCALES))]]
+
+    def city():  # faker's it_IT cities come from a set, in an order that changes with PYTHONHASHSEED
+        return fakes[LOCALES[rng.integers(len(LOCALES) - 1)]].city()
+
     draws = {
-        "PER": lambda: f"{fake.first_name()} {fake.last_name()}",
-        "LAST": fake.last_name,
-        "LOC": lambda: (fake.city() if rng.random() < 0.6 else
-                        fake["en_US"].country() if rng.random() < 0.6 else
-                        fake["en_US"].state() if rng.random() < 0.5 else fake["fr_FR"].region()),
-        "ORG": lambda: (fake.company() if rng.random() < 0.45 else
+        "PER": lambda: f"{fake().first_name()} {fake().last_name()}",
+        "LAST": lambda: fake().last_name(),
+        "LOC": lambda: (city() if rng.random() < 0.6 else
+                        fakes["en_US"].country() if rng.random() < 0.6 else
+                        fakes["en_US"].state() if rng.random() < 0.5 else fakes["fr_FR"].region()),
+        "ORG": lambda: (_named_company(fake()) if rng.random() < 0.45 else
                         "".join(rng.choice(list("ABCDEFGHIJKLMNOPRSTUVW"), size=int(rng.integers(2, 5))))
                         if rng.random() < 0.2 else
-                        str(rng.choice(_ORG_PATTERNS)).format(city=fake.city(), last=fake.last_name())),
+                        str(rng.choice(_ORG_PATTERNS)).format(city=city(), last=fake().last_name())),
     }
     pools: dict[str, dict[str, list]] = {"train": {}, "test": {}}
     for slot, draw in draws.items():
@@ -169,12 +195,24 @@ def template_split(side: str) -> tuple[str, ...]:
     return TRAIN_TEMPLATES if side == "train" else TEST_TEMPLATES
 
 
-def _fill(template: str, pools: dict, gen: np.random.Generator) -> tuple[list[str], list[str]]:
-    """One sentence from ``template``: its tokens and BIO tags."""
+def _vary(template: str, gen: np.random.Generator) -> str:
+    """A training template with, sometimes, an opening phrase and a closing attribution."""
+    if template.startswith("{") and gen.random() < 0.3:
+        template = f"{_OPENINGS[gen.integers(len(_OPENINGS))]} {template}"
+    if template.endswith(" .") and gen.random() < 0.25:
+        template = template[:-2] + " " + _ATTRIBUTIONS[gen.integers(len(_ATTRIBUTIONS))]
+    return template
+
+
+def _fill(template: str, pools: dict, gen: np.random.Generator,
+          random_types: bool = False) -> tuple[list[str], list[str]]:
+    """One sentence from ``template``: its tokens and BIO tags; ``random_types`` redraws each entity slot's type."""
     tokens: list[str] = []
     tags: list[str] = []
     for piece in re.split(r"(\{[A-Z]+\})", template):
         slot = piece[1:-1] if piece.startswith("{") else None
+        if slot in ("PER", "LAST", "LOC", "ORG") and random_types:
+            slot = ("PER", "LAST", "LOC", "ORG")[gen.integers(4)]
         if slot in ("PER", "LAST", "LOC", "ORG"):
             kind = "PER" if slot == "LAST" else slot
             words = list(pools[slot][gen.integers(len(pools[slot]))])
@@ -193,18 +231,34 @@ def _fill(template: str, pools: dict, gen: np.random.Generator) -> tuple[list[st
     return tokens, tags
 
 
-def entity_sentences(n: int, side: str = "train", rng=None, *, seed: int = 0) -> list[tuple[list[str], list[str]]]:
+def entity_sentences(n: int, side: str = "train", rng=None, *, seed: int = 0,
+                     random_types: float = 0.0) -> list[tuple[list[str], list[str]]]:
     """``n`` sentences ``(tokens, tags)`` from the templates and entities of ``side``.
 
     ``rng`` (None, an int seed or a Generator) picks templates and fillers;
     ``seed`` fixes the entity pools (:func:`entity_pools`). A sentence's
-    tags are BIO strings from :data:`TAGS`, one per token.
+    tags are BIO strings from :data:`TAGS`, one per token. Training
+    sentences (``side="train"``) vary their templates with opening phrases
+    and closing attributions; test sentences use their templates as written.
+
+    ``random_types`` (training augmentation, in [0, 1]) is the share of
+    sentences whose entity slots each take a random type ("Shares in Ada
+    Lovelace fell"): in those, the type can only be read from the name
+    itself, which keeps a tagger from deciding by the frame alone.
     """
     n = check_positive_int("n", n)
     templates = template_split(side)
     gen = check_rng("rng", rng)
+    if not isinstance(random_types, (int, float)) or not 0 <= random_types <= 1:
+        raise ValueError(f"random_types must be a share in [0, 1]; got {random_types!r}")
     pools = entity_pools(seed)[side]
-    return [_fill(templates[gen.integers(len(templates))], pools, gen) for _ in range(n)]
+    sentences = []
+    for _ in range(n):
+        template = templates[gen.integers(len(templates))]
+        if side == "train":
+            template = _vary(template, gen)
+        sentences.append(_fill(template, pools, gen, random_types=bool(gen.random() < random_types)))
+    return sentences
 
 
 _BRACKET = re.compile(r"\[(PER|LOC|ORG) ([^\]]+)\]")

@@ -34,7 +34,7 @@ from lstmlib.masking import lengths_to_mask
 from lstmlib.text import CharVocab, WordVocab, pad_batch
 
 __all__ = ["EntityTagger", "FeatureCRF", "Gazetteer", "MostFrequentTag", "NERTagger", "NERTaggerConfig",
-           "TokenEncoder", "check_sentences", "word_shape"]
+           "TokenEncoder", "check_sentences", "load_variant", "word_shape"]
 
 #: Word shapes, the case information every neural tagger sees: id -> meaning.
 SHAPES = ("lower", "Capitalised", "UPPER", "has digit", "other")
@@ -87,12 +87,14 @@ class TokenEncoder:
         self.tag_ids = {tag: i for i, tag in enumerate(self.tags)}
 
     @classmethod
-    def from_sentences(cls, sentences, tags: Sequence[str], min_count: int = 2) -> TokenEncoder:
-        """Vocabularies from training sentences: words seen ``min_count`` times, every character seen."""
+    def from_sentences(cls, sentences, tags: Sequence[str], min_count: int = 2,
+                       max_size: int | None = None) -> TokenEncoder:
+        """Vocabularies from training sentences: the (at most ``max_size``) commonest words seen ``min_count``
+        times, and every character seen."""
         sentences = check_sentences(sentences)
         chars = CharVocab({c for sentence in sentences for token in sentence for c in token} | {UNKNOWN_CHAR},
                           unknown=UNKNOWN_CHAR)
-        return cls(WordVocab.from_tokens(sentences, min_count=min_count), chars, tags)
+        return cls(WordVocab.from_tokens(sentences, min_count=min_count, max_size=max_size), chars, tags)
 
     def encode(self, sentences) -> dict[str, torch.Tensor]:
         """``{"words", "shapes": (T, B) int64, "lengths": (B,), "chars": (L, N) int64, "char_lengths": (N,)}``.
@@ -334,3 +336,22 @@ class EntityTagger:
             chunk = sentences[start:start + batch_size]
             out += self.encoder.decode_tags(self.model.predict(self.encoder.encode(chunk)))
         return out
+
+
+def load_variant(checkpoint: dict, name: str):
+    """Variant ``name`` of a checkpoint saved by ``scripts/train_ner.py``, as a ready tagger with a ``tag`` method.
+
+    ``"feature-crf"`` gives a :class:`FeatureCRF` wrapped to return tag
+    strings; every other name an :class:`EntityTagger`.
+    """
+    variants = checkpoint["variants"]
+    if name not in variants:
+        raise ValueError(f"name must be one of {', '.join(map(repr, variants))}; got {name!r}")
+    entry, tags = variants[name], checkpoint["tags"]
+    if name != "feature-crf":
+        return EntityTagger.from_parts(entry, checkpoint["words"], checkpoint["chars"], tags)
+    model = FeatureCRF(len(tags), buckets=entry["buckets"])
+    model.load_state_dict({key: weight.float() for key, weight in entry["state_dict"].items()})
+    model.eval()
+    model.tag = lambda sentences: [[tags[i] for i in row] for row in model.predict(sentences)]
+    return model
