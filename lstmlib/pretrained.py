@@ -234,7 +234,7 @@ _SHIPPED = {
     ),
     "ner-en": (
         "ner_en.pt", "lstmlib.models.ner:EntityTagger",
-        "BiLSTM-CRF named-entity tagger with character features (PER, LOC, ORG in BIO tags): "
+        "BiLSTM-CRF named-entity tagger (PER, LOC, ORG in BIO tags): "
         "tag(sentences: list[list[str]]) -> list[list[str]]",
     ),
 }

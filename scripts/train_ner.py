@@ -11,7 +11,9 @@ unseen templates *and* unseen entities, and on the book's news sentences:
 
 The counting baselines (most frequent tag, gazetteer) have no weights: :func:`measure`
 refits them on the same training sentences. The shipped tagger
-(``lstmlib.pretrained.load("ner-en")``) is ``bilstm-crf-char``. Weights are
+(``lstmlib.pretrained.load("ner-en")``) is ``bilstm-crf``: in the shipped run
+the character BiLSTM made the taggers worse on unseen names and on the news
+sentences (chapter III.6 shows the numbers). Weights are
 stored in float16 and every metric is measured on those rounded weights;
 ``tests/test_checkpoints.py`` re-measures them with :func:`measure`.
 
@@ -52,7 +54,7 @@ NEURAL = {  # name -> (bidirectional, crf, characters)
     "lstm": (False, False, False), "bilstm": (True, False, False), "bilstm-crf": (True, True, False),
     "lstm-char": (False, False, True), "bilstm-char": (True, False, True), "bilstm-crf-char": (True, True, True),
 }
-SHIPPED = "bilstm-crf-char"
+SHIPPED = "bilstm-crf"
 
 
 def datasets(data: dict) -> dict[str, list]:
