@@ -97,7 +97,8 @@ def entity_f1(gold, predicted) -> dict[str, dict[str, float]]:
     An entity counts as found only if its type and both its ends are right.
     Returns ``{"all": {...}, "<type>": {...}}``, each ``{"precision", "recall",
     "f1", "support"}`` (``support``: the number of gold entities). A type with
-    no gold and no predicted entity is left out; 0/0 counts as 0.
+    no gold and no predicted entity is left out; 0/0 counts as 0. Keys come
+    in a fixed order: ``"all"``, then the types alphabetically.
     """
     if isinstance(gold, str) or isinstance(predicted, str) or len(gold) != len(predicted):
         raise ValueError(f"gold and predicted must be lists of the same number of tag sequences; got "
@@ -117,4 +118,5 @@ def entity_f1(gold, predicted) -> dict[str, dict[str, float]]:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         return {"precision": precision, "recall": recall, "f1": f1, "support": actual}
 
-    return {kind: scores(*counts) for kind, counts in sorted(found.items(), key=lambda kv: kv[0] != "all")}
+    # "all" first, then the types in alphabetical order (never in a set's order, which varies from run to run)
+    return {kind: scores(*counts) for kind, counts in sorted(found.items(), key=lambda kv: (kv[0] != "all", kv[0]))}

@@ -53,7 +53,7 @@ def test_entity_f1_on_hand_cases():
     assert scores["PER"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
     assert scores["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
     assert scores["ORG"]["precision"] == 0.0 and scores["ORG"]["support"] == 1
-    assert list(scores)[0] == "all"
+    assert list(scores) == ["all", "LOC", "ORG", "PER"]
     perfect = entity_f1(gold, gold)
     assert all(s["f1"] == 1.0 for s in perfect.values())
     half = entity_f1([["B-PER", "O", "B-LOC"]], [["B-PER", "O", "O"]])["all"]
