@@ -21,12 +21,14 @@ from lstmlib._checks import check_next_token_model, check_positive_int, check_to
 
 __all__ = [
     "accuracy_interval",
+    "bio_spans",
     "attention_in_box",
     "bits_per_char",
     "clip_slot_accuracy",
     "diebold_mariano",
     "directional_accuracy",
     "edit_distance",
+    "entity_f1",
     "error_rate",
     "interval_coverage",
     "localisation_scores",
@@ -369,3 +371,60 @@ def localisation_scores(captions, weights, references, boxes, image_size: int) -
     out = {name: float(np.mean(values)) if values else float("nan") for name, values in scores.items()}
     out["words"] = len(scores["kind"])
     return out
+# ----------------------------------------------------------------------------------------------------------------
+# Named entities: exact-span precision, recall and F1 over BIO tags.
+
+def bio_spans(tags) -> set[tuple[str, int, int]]:
+    """The entities of one BIO tag sequence as ``{(type, start, end)}`` (``end`` exclusive).
+
+    ``B-X`` opens an entity of type X and ``I-X`` continues an open X. As in
+    the CoNLL evaluation script, an ``I-X`` that continues nothing (after
+    ``O`` or after another type) opens a new entity rather than being dropped.
+
+    >>> sorted(bio_spans(["B-PER", "I-PER", "O", "I-LOC"]))
+    [('LOC', 3, 4), ('PER', 0, 2)]
+    """
+    if isinstance(tags, str):
+        raise TypeError("tags must be a list of BIO tags (str), not one str")
+    spans, kind, start = set(), None, 0
+    for t, tag in enumerate(list(tags) + ["O"]):
+        if not isinstance(tag, str) or not (tag == "O" or tag[:2] in ("B-", "I-") and len(tag) > 2):
+            raise ValueError(f"tags[{t}] must be 'O', 'B-<type>' or 'I-<type>'; got {tag!r}")
+        continues = tag.startswith("I-") and tag[2:] == kind
+        if kind is not None and not continues:
+            spans.add((kind, start, t))
+            kind = None
+        if tag != "O" and not continues:
+            kind, start = tag[2:], t
+    return spans
+
+
+def entity_f1(gold, predicted) -> dict[str, dict[str, float]]:
+    """Exact-span scores of ``predicted`` against ``gold`` tag sequences (lists of lists of BIO tags).
+
+    An entity counts as found only if its type and both its ends are right.
+    Returns ``{"all": {...}, "<type>": {...}}``, each ``{"precision", "recall",
+    "f1", "support"}`` (``support``: the number of gold entities). A type with
+    no gold and no predicted entity is left out; 0/0 counts as 0. Keys come
+    in a fixed order: ``"all"``, then the types alphabetically.
+    """
+    if isinstance(gold, str) or isinstance(predicted, str) or len(gold) != len(predicted):
+        raise ValueError(f"gold and predicted must be lists of the same number of tag sequences; got "
+                         f"{len(gold)} and {len(predicted)}")
+    found: dict[str, list[int]] = {}  # type -> [true positives, predicted, gold]
+    for k, (g, p) in enumerate(zip(gold, predicted)):
+        if len(g) != len(p):
+            raise ValueError(f"predicted[{k}] must have as many tags as gold[{k}] ({len(g)}); got {len(p)}")
+        gold_spans, predicted_spans = bio_spans(g), bio_spans(p)
+        for spans, column in ((gold_spans & predicted_spans, 0), (predicted_spans, 1), (gold_spans, 2)):
+            for kind, *_ in spans:
+                found.setdefault(kind, [0, 0, 0])[column] += 1
+    found["all"] = [sum(counts[i] for counts in found.values()) for i in range(3)]
+
+    def scores(hits: int, guessed: int, actual: int) -> dict[str, float]:
+        precision, recall = hits / guessed if guessed else 0.0, hits / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"precision": precision, "recall": recall, "f1": f1, "support": actual}
+
+    # "all" first, then the types in alphabetical order (never in a set's order, which varies from run to run)
+    return {kind: scores(*counts) for kind, counts in sorted(found.items(), key=lambda kv: (kv[0] != "all", kv[0]))}

@@ -262,6 +262,11 @@ _SHIPPED = {
         "LRCN video captioner (per-frame CNN, LSTM encoder, LSTM decoder) and its mean-pooled-frames control, "
         "trained on lstmlib.data.scenes.make_clips: caption(frames, model='lstm')",
     ),
+    "ner-en": (
+        "ner_en.pt", "lstmlib.models.ner:EntityTagger",
+        "BiLSTM-CRF named-entity tagger (PER, LOC, ORG in BIO tags): "
+        "tag(sentences: list[list[str]]) -> list[list[str]]",
+    ),
 }
 
 

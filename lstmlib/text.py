@@ -39,10 +39,12 @@ class CharVocab:
     Ids are the positions of the characters in the sorted set, so the same
     text always gives the same vocabulary. Build it from all the text you will
     ever encode (:meth:`from_text`), or from a known alphabet: encoding a
-    character outside the set raises ``ValueError`` rather than guessing.
+    character outside the set raises ``ValueError`` rather than guessing --
+    unless ``unknown`` names one character of the set that stands for every
+    character outside it (a tagger that must read any name: ``unknown="\\x00"``).
     """
 
-    def __init__(self, chars: Iterable[str]):
+    def __init__(self, chars: Iterable[str], *, unknown: str | None = None):
         if isinstance(chars, str):
             chars = list(chars)
         chars = list(chars)
@@ -57,6 +59,9 @@ class CharVocab:
         self._id_of_codepoint = np.full(codepoints.max() + 2, -1, dtype=np.int64)
         self._id_of_codepoint[codepoints] = np.arange(len(self.chars))
         self._lookup = np.array(self.chars)
+        if unknown is not None and unknown not in self.chars:
+            raise ValueError(f"unknown must be one of the vocabulary's characters (or None); got {unknown!r}")
+        self.unknown = unknown
 
     @classmethod
     def from_text(cls, *texts: str) -> CharVocab:
@@ -79,6 +84,8 @@ class CharVocab:
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # one code point per character
         ids = self._id_of_codepoint[np.minimum(codes, self._id_of_codepoint.size - 1)]
         unknown = ids < 0
+        if unknown.any() and self.unknown is not None:
+            return np.where(unknown, self.chars.index(self.unknown), ids)
         if unknown.any():
             at = int(np.argmax(unknown))
             raise ValueError(

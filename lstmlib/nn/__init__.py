@@ -16,6 +16,8 @@
 * :class:`AdditiveAttention`, :class:`MultiplicativeAttention` -- attention over a set of keys
   (Bahdanau et al., 2014; Luong et al., 2015): ``(query (B, Hq), keys (B, S, Hk), mask) ->
   (context (B, Hk), weights (B, S))``.
+* :class:`CRF` -- a linear-chain conditional random field over per-step tag scores, with
+  ``torchcrf.CRF``'s parameters and methods (log-likelihood ``forward``, Viterbi ``decode``).
 * :class:`RecurrentBase` -- the shared composition (stacking, bidirectional,
   packed sequences) every recurrent layer is built on.
 * :mod:`lstmlib.nn.fast_paths` -- the version-specific speed tricks, and the switch
@@ -34,6 +36,7 @@
 from .attention import AdditiveAttention, MultiplicativeAttention
 from .convlstm import ConvLSTM, ConvLSTMCell, convlstm_cell, convlstm_sequence
 from .coupled import CoupledLSTM, CoupledLSTMCell, coupled_cell, coupled_sequence
+from .crf import CRF
 from .deploy import TorchScriptUnsupported, register_safe_globals
 from .gru import GRU, GRUCell, gru_cell, gru_sequence
 from .init import set_forget_bias
@@ -45,6 +48,7 @@ from .tree_lstm import ChildSumTreeLSTM, NaryTreeLSTM
 
 __all__ = [
     "AdditiveAttention",
+    "CRF",
     "ChildSumTreeLSTM",
     "ConvLSTM",
     "ConvLSTMCell",

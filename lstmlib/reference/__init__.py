@@ -18,6 +18,7 @@ parameter dicts use the keys and shapes of the matching ``torch.nn`` module's
 * :mod:`~lstmlib.reference.attention` -- additive (Bahdanau) attention over a set of keys
 * :mod:`~lstmlib.reference.ctc` -- connectionist temporal classification: the loss (alpha recursion) and its
   gradient (beta recursion), in log space
+* :mod:`~lstmlib.reference.crf` -- the linear-chain CRF: forward algorithm, forward-backward gradient, Viterbi
 * :mod:`~lstmlib.reference.gradcheck` -- central differences to check backward passes
 * :mod:`~lstmlib.reference.activations`, :mod:`~lstmlib.reference.params` -- shared pieces
 """
@@ -42,6 +43,14 @@ from lstmlib.reference.coupled import (
     coupled_cell_forward,
     coupled_forward,
     init_coupled_params,
+)
+from lstmlib.reference.crf import (
+    crf_backward,
+    crf_forward,
+    crf_forward_backward,
+    crf_marginals,
+    crf_viterbi,
+    init_crf_params,
 )
 from lstmlib.reference.ctc import ctc_backward, ctc_forward
 from lstmlib.reference.gradcheck import (
@@ -119,4 +128,5 @@ __all__ = [
     "check_peephole_gradients", "check_sequence_gradients",
     "scan_forward", "scan_backward", "scan_state_gradients",
     "ctc_forward", "ctc_backward",
+    "init_crf_params", "crf_forward", "crf_backward", "crf_marginals", "crf_viterbi", "crf_forward_backward",
 ]
