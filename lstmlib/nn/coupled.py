@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from . import native
 from .fast_paths import StepMatmul, Tanh
 from .higher_order import (
     differentiable_backward_wanted,
@@ -132,6 +133,13 @@ def _coupled_loop(
     return y, c, acts, cs, tanh_cs
 
 
+def _run_coupled_loop(xw, h_0, c_0, weight_hh, mask, keep):
+    """:func:`_coupled_loop`, in C++ where :func:`lstmlib.nn.native.usable` allows: same arguments and results."""
+    if native.usable(xw, h_0, c_0, weight_hh, mask):
+        return native.forward(native.COUPLED, xw, h_0, c_0, weight_hh, None, mask, keep)
+    return _coupled_loop(xw, h_0, c_0, weight_hh, mask, keep)
+
+
 def coupled_gate_slopes(acts: torch.Tensor, c_prev: torch.Tensor, tanh_c: torch.Tensor) -> torch.Tensor:
     """How each gate pre-activation moves the state, for all steps at once (outside the time loop).
 
@@ -147,6 +155,16 @@ def coupled_gate_slopes(acts: torch.Tensor, c_prev: torch.Tensor, tanh_c: torch.
     torch.addcmul(acts.new_ones(()), g, g, value=-1, out=local[:, :, 1]).mul_(i)  # dc/da_g = i (1 - g^2)
     local[:, :, 2] *= tanh_c  # dh/da_o
     return local.reshape(T, B, GATES * H)
+
+
+def coupled_gates_backward(acts, cs, tanh_c, dy, dh_n, dc_n, weight_hh, mask):
+    """dL/da for every step, and dL/dh_0, dL/dc_0, from the forward's caches; shapes as
+    :func:`lstmlib.nn.lstm.lstm_gates_backward`'s with 3 gate blocks (i, g, o)."""
+    i, o = acts[:, :, 0], acts[:, :, 2]  # (T, B, H) each
+    local = coupled_gate_slopes(acts, cs[:-1], tanh_c)  # (T, B, 3H)
+    dc_from_h = o * torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1)  # dh/dc = o tanh'(c_t)
+    dc_carry = 1 - i  # dc_t/dc_{t-1} = f = 1 - i
+    return lstm_backward_loop(local, dc_from_h, dc_carry, dy, dh_n, dc_n, weight_hh, mask)
 
 
 def coupled_to_lstm_blocks(weight: torch.Tensor) -> torch.Tensor:
@@ -177,7 +195,7 @@ class CoupledLSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(xw, h_0, c_0, weight_hh, mask):  # type: ignore[override]
-        y, c_n, acts, cs, tanh_cs = _coupled_loop(xw, h_0, c_0, weight_hh, mask, keep=True)
+        y, c_n, acts, cs, tanh_cs = _run_coupled_loop(xw, h_0, c_0, weight_hh, mask, keep=True)
         return y, y[-1].clone(), c_n.clone(), acts, cs, tanh_cs
 
     @staticmethod
@@ -199,11 +217,11 @@ class CoupledLSTMSequence(torch.autograd.Function):
             return vjp_by_autograd(coupled_sequence_by_autograd, (xw, h_0, c_0, weight_hh, mask),
                                    ctx.needs_input_grad, (dy, dh_n, dc_n))
         dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))
-        i, o = acts[:, :, 0], acts[:, :, 2]  # (T, B, H) each
-        local = coupled_gate_slopes(acts, cs[:-1], tanh_c)  # (T, B, 3H)
-        dc_from_h = o * torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1)  # dh/dc = o tanh'(c_t)
-        dc_carry = 1 - i  # dc_t/dc_{t-1} = f = 1 - i
-        dgates, dh, dc = lstm_backward_loop(local, dc_from_h, dc_carry, dy, dh_n, dc_n, weight_hh, mask)
+        args = (acts, cs, tanh_c, dy, dh_n, dc_n, weight_hh, mask)
+        if native.usable(*args):  # the loop in C++, the local derivatives fused into it
+            dgates, dh, dc = native.backward(native.COUPLED, acts, cs, tanh_c, None, *args[3:])
+        else:
+            dgates, dh, dc = coupled_gates_backward(*args)
         dweight_hh = recurrent_weight_gradient(dgates, h_0, y) if ctx.needs_input_grad[3] else None
         return dgates, dh, dc, dweight_hh, None
 
@@ -222,7 +240,7 @@ def coupled_sequence(
     if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h_0, c_0, weight_hh)):
         return CoupledLSTMSequence.apply(xw, h_0, c_0, weight_hh, mask)[:3]
     with torch.no_grad():
-        y, c_n = _coupled_loop(xw, h_0, c_0, weight_hh, mask, keep=False)[:2]
+        y, c_n = _run_coupled_loop(xw, h_0, c_0, weight_hh, mask, keep=False)[:2]
         return y, y[-1], c_n
 
 

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .. import _checks
+from . import native
 from .fast_paths import StepMatmul, Tanh
 from .higher_order import (
     differentiable_backward_wanted,
@@ -113,6 +114,13 @@ def _lstm_loop(
     return y, c, acts, cs, tanh_cs
 
 
+def _run_lstm_loop(xw, h_0, c_0, weight_hh, mask, keep):
+    """:func:`_lstm_loop`, in C++ where :func:`lstmlib.nn.native.usable` allows: same arguments and results."""
+    if native.usable(xw, h_0, c_0, weight_hh, mask):
+        return native.forward(native.LSTM, xw, h_0, c_0, weight_hh, None, mask, keep)
+    return _lstm_loop(xw, h_0, c_0, weight_hh, mask, keep)
+
+
 def lstm_sequence_by_autograd(xw, h_0, c_0, weight_hh, mask):
     """:class:`LSTMSequence`'s outputs ``(y, h_n, c_n)`` with differentiable operations only.
 
@@ -140,7 +148,7 @@ class LSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(xw, h_0, c_0, weight_hh, mask):  # type: ignore[override]
-        y, c_n, acts, cs, tanh_cs = _lstm_loop(xw, h_0, c_0, weight_hh, mask, keep=True)
+        y, c_n, acts, cs, tanh_cs = _run_lstm_loop(xw, h_0, c_0, weight_hh, mask, keep=True)
         return y, y[-1].clone(), c_n.clone(), acts, cs, tanh_cs
 
     @staticmethod
@@ -162,15 +170,28 @@ class LSTMSequence(torch.autograd.Function):
             return vjp_by_autograd(lstm_sequence_by_autograd, (xw, h_0, c_0, weight_hh, mask), ctx.needs_input_grad,
                                    (dy, dh_n, dc_n))
         dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))
-        f, o = acts[:, :, 1], acts[:, :, 3]  # (T, B, H) each
-        # Local derivatives of all steps at once, before the loop
-        local = gate_slopes(acts, cs[:-1], tanh_c)  # (T, B, 4H)
-        dc_from_h = o * torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1)  # dh/dc = o * tanh'(c_t)
-        # The loop over reversed time: one product with W_hh per step; dc_{t-1} = dc_t * f
-        dgates, dh, dc = lstm_backward_loop(local, dc_from_h, f, dy, dh_n, dc_n, weight_hh, mask)
+        args = (acts, cs, tanh_c, dy, dh_n, dc_n, weight_hh, mask)
+        if native.usable(*args):  # the loop below in C++, the local derivatives fused into it
+            dgates, dh, dc = native.backward(native.LSTM, acts, cs, tanh_c, None, *args[3:])
+        else:
+            dgates, dh, dc = lstm_gates_backward(*args)
         # dW_hh: one product over all steps, after the loop
         dweight_hh = recurrent_weight_gradient(dgates, h_0, y) if ctx.needs_input_grad[3] else None
         return dgates, dh, dc, dweight_hh, None
+
+
+def lstm_gates_backward(acts, cs, tanh_c, dy, dh_n, dc_n, weight_hh, mask):
+    """dL/da for every step, and dL/dh_0, dL/dc_0, from the forward's caches (see :class:`LSTMSequence`).
+
+    ``acts: (T, B, 4, H)``, ``cs: (T+1, B, H)``, ``tanh_c, dy: (T, B, H)``, ``dh_n, dc_n: (B, H)``,
+    ``weight_hh: (4H, H)``, ``mask: (T, B, 1)`` or None -> ``dgates: (T, B, 4H)``, ``dh, dc: (B, H)``.
+    """
+    f, o = acts[:, :, 1], acts[:, :, 3]  # (T, B, H) each
+    # Local derivatives of all steps at once, before the loop
+    local = gate_slopes(acts, cs[:-1], tanh_c)  # (T, B, 4H)
+    dc_from_h = o * torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1)  # dh/dc = o * tanh'(c_t)
+    # The loop over reversed time: one product with W_hh per step; dc_{t-1} = dc_t * f
+    return lstm_backward_loop(local, dc_from_h, f, dy, dh_n, dc_n, weight_hh, mask)
 
 
 def gate_slopes(acts: torch.Tensor, c_prev: torch.Tensor, tanh_c: torch.Tensor) -> torch.Tensor:
@@ -265,7 +286,7 @@ def lstm_sequence(
     if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h_0, c_0, weight_hh)):
         return LSTMSequence.apply(xw, h_0, c_0, weight_hh, mask)[:3]
     with torch.no_grad():
-        y, c_n = _lstm_loop(xw, h_0, c_0, weight_hh, mask, keep=False)[:2]
+        y, c_n = _run_lstm_loop(xw, h_0, c_0, weight_hh, mask, keep=False)[:2]
         return y, y[-1], c_n
 
 

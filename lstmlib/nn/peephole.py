@@ -38,6 +38,7 @@ import torch
 from torch.nn import functional as F
 
 from .. import _checks
+from . import native
 from .fast_paths import StepMatmul, Tanh
 from .higher_order import (
     differentiable_backward_wanted,
@@ -146,6 +147,13 @@ def _peephole_loop(
     return y, c, acts, cs
 
 
+def _run_peephole_loop(xw, h_0, c_0, weight_hh, peepholes, mask, keep):
+    """:func:`_peephole_loop`, in C++ where :func:`lstmlib.nn.native.usable` allows: same arguments and results."""
+    if native.usable(xw, h_0, c_0, weight_hh, *peepholes, mask):
+        return native.forward(native.PEEPHOLE, xw, h_0, c_0, weight_hh, peepholes, mask, keep)
+    return _peephole_loop(xw, h_0, c_0, weight_hh, peepholes, mask, keep)
+
+
 def peephole_sequence_by_autograd(xw, h_0, c_0, weight_hh, weight_ci, weight_cf, weight_co, mask):
     """:class:`PeepholeLSTMSequence`'s outputs ``(y, h_n, c_n)`` with differentiable operations only."""
 
@@ -172,7 +180,7 @@ class PeepholeLSTMSequence(torch.autograd.Function):
     @staticmethod
     def forward(xw, h_0, c_0, weight_hh, weight_ci, weight_cf, weight_co, mask):  # type: ignore[override]
         peepholes = (weight_ci, weight_cf, weight_co)
-        y, c_n, acts, cs = _peephole_loop(xw, h_0, c_0, weight_hh, peepholes, mask, keep=True)
+        y, c_n, acts, cs = _run_peephole_loop(xw, h_0, c_0, weight_hh, peepholes, mask, keep=True)
         return y, y[-1].clone(), c_n.clone(), acts, cs
 
     @staticmethod
@@ -193,26 +201,39 @@ class PeepholeLSTMSequence(torch.autograd.Function):
             return vjp_by_autograd(peephole_sequence_by_autograd, inputs, ctx.needs_input_grad, (dy, dh_n, dc_n))
         xw, h_0, c_0, weight_hh, weight_ci, weight_cf, weight_co, mask = inputs
         dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))
-        f, o, tanh_c = acts[:, :, 1], acts[:, :, 3], acts[:, :, 4]  # (T, B, H) each
-        c_prev, c = cs[:-1], cs[1:]
-        # dc_t/da_i, dc_t/da_f, dc_t/da_g, dh_t/da_o: exactly the LSTM's, the peepholes only add paths
-        local = gate_slopes(acts[:, :, :4], c_prev, tanh_c)  # (T, B, 4H)
-        slope_i, slope_f, _, slope_o = local.view(local.shape[:2] + (4, -1)).unbind(2)
-        # dh_t/dc_t = o tanh'(c_t) + (dh_t/da_o) w_co: c_t also reaches h_t through o
-        # (built in place: one (T, B, H) buffer, reused below for the peepholes' gradients)
-        dc_from_h = torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1).mul_(o).addcmul_(slope_o, weight_co)
-        # dc_t/dc_{t-1} = f + (dc_t/da_i) w_ci + (dc_t/da_f) w_cf: c_{t-1} also reaches c_t through i and f
-        dc_carry = torch.addcmul(f, slope_i, weight_ci).addcmul_(slope_f, weight_cf)
-        dgates, dh, dc = lstm_backward_loop(local, dc_from_h, dc_carry, dy, dh_n, dc_n, weight_hh, mask)
-        da_i, da_f, _, da_o = dgates.view(local.shape[:2] + (4, -1)).unbind(2)
+        peepholes = (weight_ci, weight_cf, weight_co)
+        args = (acts, cs, dy, dh_n, dc_n, weight_hh, peepholes, mask)
+        if native.usable(acts, cs, dy, dh_n, dc_n, weight_hh, *peepholes, mask):  # in C++, derivatives fused
+            dgates, dh, dc = native.backward(native.PEEPHOLE, acts, cs, None, peepholes, dy, dh_n, dc_n, weight_hh,
+                                             mask)
+        else:
+            dgates, dh, dc = peephole_gates_backward(*args)
+        da_i, da_f, _, da_o = dgates.view(dgates.shape[:2] + (4, -1)).unbind(2)
         needs = ctx.needs_input_grad
         dweight_hh = recurrent_weight_gradient(dgates, h_0, y) if needs[3] else None
         # dw_ci = sum_t,b da_i c_{t-1} ;  dw_cf = sum da_f c_{t-1} ;  dw_co = sum da_o c_t
-        product = dc_from_h  # no longer needed: its buffer holds each product in turn
+        c_prev, c = cs[:-1], cs[1:]
+        product = torch.empty_like(c)  # holds each product in turn
         dweight_ci = torch.mul(da_i, c_prev, out=product).sum((0, 1)) if needs[4] else None
         dweight_cf = torch.mul(da_f, c_prev, out=product).sum((0, 1)) if needs[5] else None
         dweight_co = torch.mul(da_o, c, out=product).sum((0, 1)) if needs[6] else None
         return dgates, dh, dc, dweight_hh, dweight_ci, dweight_cf, dweight_co, None
+
+
+def peephole_gates_backward(acts, cs, dy, dh_n, dc_n, weight_hh, peepholes, mask):
+    """dL/da for every step, and dL/dh_0, dL/dc_0, from the forward's caches (acts ``(T, B, 5, H)`` with
+    tanh(c_t) as block 5, cs ``(T+1, B, H)``) and the peepholes ``(w_ci, w_cf, w_co)``; shapes otherwise
+    as :func:`lstmlib.nn.lstm.lstm_gates_backward`'s."""
+    weight_ci, weight_cf, weight_co = peepholes
+    f, o, tanh_c = acts[:, :, 1], acts[:, :, 3], acts[:, :, 4]  # (T, B, H) each
+    # dc_t/da_i, dc_t/da_f, dc_t/da_g, dh_t/da_o: exactly the LSTM's, the peepholes only add paths
+    local = gate_slopes(acts[:, :, :4], cs[:-1], tanh_c)  # (T, B, 4H)
+    slope_i, slope_f, _, slope_o = local.view(local.shape[:2] + (4, -1)).unbind(2)
+    # dh_t/dc_t = o tanh'(c_t) + (dh_t/da_o) w_co: c_t also reaches h_t through o
+    dc_from_h = torch.addcmul(acts.new_ones(()), tanh_c, tanh_c, value=-1).mul_(o).addcmul_(slope_o, weight_co)
+    # dc_t/dc_{t-1} = f + (dc_t/da_i) w_ci + (dc_t/da_f) w_cf: c_{t-1} also reaches c_t through i and f
+    dc_carry = torch.addcmul(f, slope_i, weight_ci).addcmul_(slope_f, weight_cf)
+    return lstm_backward_loop(local, dc_from_h, dc_carry, dy, dh_n, dc_n, weight_hh, mask)
 
 
 def peephole_sequence(
@@ -233,7 +254,7 @@ def peephole_sequence(
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
         return PeepholeLSTMSequence.apply(*inputs, mask)[:3]
     with torch.no_grad():
-        y, c_n = _peephole_loop(xw, h_0, c_0, weight_hh, (weight_ci, weight_cf, weight_co), mask, keep=False)[:2]
+        y, c_n = _run_peephole_loop(xw, h_0, c_0, weight_hh, (weight_ci, weight_cf, weight_co), mask, keep=False)[:2]
         return y, y[-1], c_n
 
 

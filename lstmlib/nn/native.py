@@ -1,0 +1,272 @@
+"""The LSTM family's time loops in C++: a fast path of :mod:`lstmlib.nn.fast_paths`, behind its switch.
+
+Why: a Python time loop issues about ten tensor operations per step, and each
+costs several microseconds of interpreter and dispatcher time before any
+arithmetic. At the sizes the book trains (H <= 128) that overhead was most of
+an LSTM's time, and it is why ``torch.nn.LSTM`` (one oneDNN primitive per
+sequence) ran 1.4-3.4 times faster than our Python loop (benchmarks/README.md).
+``native_loops.cpp`` runs the same loops with one BLAS product and one fused,
+vectorised pass over the gates per step, writing the very buffers the Python
+loops write, so the hand-written backward, the caches and every higher-order
+path (second derivatives, ``torch.func``, vmap, tracing) stay as they are.
+
+How it is built: on first use, with the system's C++ compiler (``g++``, or
+``$CXX``), linked against PyTorch's own ``libtorch_cpu`` for MKL's GEMM, into
+``~/.cache/lstmlib`` (``$LSTMLIB_NATIVE_CACHE`` to move it; the file name
+carries a hash of the source, the compiler flags and the torch version, so a
+changed source or torch builds anew). ``make`` builds it once when it creates
+the virtualenv. It is then checked against the Python loops on fixed values.
+If there is no compiler, the build or the check fails, or PyTorch lacks MKL,
+lstmlib warns once, naming the reason, and uses the Python loops.
+
+When: CPU tensors, float32 or float64, the fast paths switched on
+(``LSTMLIB_FAST_PATHS``, :func:`lstmlib.nn.fast_paths.set_enabled`) and not
+tracing; never for tensors that ``torch.func`` transforms wrap.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from . import fast_paths
+from .fast_paths import StepMatmul
+
+__all__ = ["LSTM", "PEEPHOLE", "COUPLED", "backward", "build", "forward", "library_path", "usable"]
+
+LSTM, PEEPHOLE, COUPLED = 0, 1, 2  # the variants of native_loops.cpp's forward
+_GATE_BLOCKS = {LSTM: 4, PEEPHOLE: 4, COUPLED: 3}
+_ACT_BLOCKS = {LSTM: 4, PEEPHOLE: 5, COUPLED: 3}  # the peephole LSTM keeps tanh(c_t) as a 5th block
+
+SOURCE = Path(__file__).with_name("native_loops.cpp")
+TRICK = "C++ time loops of the LSTM family (lstmlib/nn/native_loops.cpp)"
+_FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-shared", "-fno-math-errno")
+_PLAIN = 0  # how native_loops.cpp lays out W_hh for MKL (its enum Layout)
+
+_library: ctypes.CDLL | None = None
+
+
+def _torch_lib_dir() -> Path:
+    return Path(torch.__file__).parent / "lib"
+
+
+def library_path() -> Path:
+    """Where the compiled loops live (or will): one file per source, flags, compiler and torch version."""
+    compiler = os.environ.get("CXX", "g++")
+    key = hashlib.sha256()
+    for part in (SOURCE.read_bytes(), " ".join(_FLAGS).encode(), compiler.encode(), torch.__version__.encode(),
+                 sys.platform.encode()):
+        key.update(part)
+    cache = Path(os.environ.get("LSTMLIB_NATIVE_CACHE") or Path.home() / ".cache" / "lstmlib")
+    return cache / f"native_loops-{key.hexdigest()[:16]}.so"
+
+
+def build() -> Path:
+    """Compile ``native_loops.cpp`` unless this exact build exists; return the library's path.
+
+    Raises ``RuntimeError`` with the compiler's message when it fails. Safe
+    when several processes build at once: each compiles to a file of its own
+    and renames it into place.
+    """
+    target = library_path()
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lib_dir = _torch_lib_dir()
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        out = Path(scratch) / target.name
+        command = [os.environ.get("CXX", "g++"), *_FLAGS, str(SOURCE), "-o", str(out),
+                   f"-L{lib_dir}", "-ltorch_cpu", f"-Wl,-rpath,{lib_dir}"]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise RuntimeError(f"could not run the C++ compiler ({' '.join(command[:1])}): {error}") from error
+        if done.returncode != 0:
+            raise RuntimeError(f"the C++ compiler failed (exit {done.returncode}): {done.stderr.strip()[-800:]}")
+        os.replace(out, target)
+    return target
+
+
+def _load() -> ctypes.CDLL:
+    """Build (if needed) and load the library, declaring its functions' argument types."""
+    global _library
+    if _library is None:
+        lib = ctypes.CDLL(str(build()))
+        p, n = ctypes.c_void_p, ctypes.c_long
+        for suffix in ("f32", "f64"):
+            getattr(lib, f"lstmlib_forward_{suffix}").argtypes = [ctypes.c_int, n, n, n] + [p] * 6 + [
+                ctypes.c_int, ctypes.c_int] + [p] * 4
+            getattr(lib, f"lstmlib_backward_{suffix}").argtypes = [ctypes.c_int, n, n, n] + [p] * 12
+            getattr(lib, f"lstmlib_pointwise_{suffix}").argtypes = [ctypes.c_int, n, n] + [p] * 9
+        _library = lib
+    return _library
+
+
+def _works() -> bool:
+    """The C++ loops against the Python ones on fixed values, in float64 and float32: every variant's
+    forward and backward through time, with a mask that freezes some sequences early."""
+    _load()
+    from .coupled import _coupled_loop, coupled_gates_backward
+    from .lstm import _lstm_loop, lstm_gates_backward
+    from .peephole import _peephole_loop, peephole_gates_backward
+
+    T, B, H = 3, 2, 3
+    base = torch.arange(T * B * 4 * H, dtype=torch.float64).view(T, B, 4 * H).div(17).sin()
+    h_base = torch.arange(B * H, dtype=torch.float64).view(B, H).div(5).cos()
+    w_base = torch.arange(4 * H * H, dtype=torch.float64).view(4 * H, H).div(11).sin()
+    mask = torch.tensor([[True, True], [True, False], [False, False]]).unsqueeze(2)
+    for dtype, tolerance in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+        xw, h_0, w = base.to(dtype), h_base.to(dtype), w_base.to(dtype)
+        c_0, dy = h_0.flip(1).contiguous(), xw[..., :H].cos().contiguous()
+        peep = tuple(torch.linspace(-0.5, 0.5, H, dtype=dtype) * k for k in (1, 2, 3))
+        xw3, w3 = xw[..., :3 * H].contiguous(), w[:3 * H].contiguous()
+        for m in (None, mask):
+            grads = (dy, h_0, c_0)
+            plain, fast = _lstm_loop(xw, h_0, c_0, w, m, True), forward(LSTM, xw, h_0, c_0, w, None, m, True)
+            pairs = [(plain, fast), (lstm_gates_backward(*plain[2:], *grads, w, m),
+                                     backward(LSTM, *fast[2:], None, *grads, w, m))]
+            plain, fast = _coupled_loop(xw3, h_0, c_0, w3, m, True), forward(COUPLED, xw3, h_0, c_0, w3, None, m, True)
+            pairs += [(plain, fast), (coupled_gates_backward(*plain[2:], *grads, w3, m),
+                                      backward(COUPLED, *fast[2:], None, *grads, w3, m))]
+            plain = _peephole_loop(xw, h_0, c_0, w, peep, m, True)
+            fast = forward(PEEPHOLE, xw, h_0, c_0, w, peep, m, True)
+            pairs += [(plain, fast), (peephole_gates_backward(*plain[2:], *grads, w, peep, m),
+                                      backward(PEEPHOLE, *fast[2:], None, peep, *grads, w, m))]
+            for want, got in pairs:
+                if not all(torch.allclose(a, b, rtol=0, atol=tolerance) for a, b in zip(want, got)):
+                    return False
+    return True
+
+
+def usable(*tensors: torch.Tensor | None) -> bool:
+    """Whether the C++ loops may run on these tensors (None entries ignored): the fast paths on, not tracing,
+    plain CPU tensors of one floating dtype (float32 or float64), and the library built and checked."""
+    if not fast_paths.enabled():
+        return False
+    dtype = None
+    functorch = torch._C._functorch
+    for t in tensors:
+        if t is None:
+            continue
+        if type(t) not in (torch.Tensor, torch.nn.Parameter) or t.device.type != "cpu" or t.layout != torch.strided:
+            return False
+        if functorch.is_functorch_wrapped_tensor(t) or functorch.is_batchedtensor(t):
+            return False
+        if t.dtype != torch.bool:
+            if t.dtype not in (torch.float32, torch.float64) or (dtype is not None and t.dtype != dtype):
+                return False
+            dtype = t.dtype
+    return fast_paths._probe(TRICK, _works)
+
+
+def _ptr(t: torch.Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
+def forward(
+    variant: int,
+    xw: torch.Tensor,
+    h_0: torch.Tensor,
+    c_0: torch.Tensor,
+    weight_hh: torch.Tensor,
+    peepholes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+    mask: torch.Tensor | None,
+    keep: bool,
+) -> tuple[torch.Tensor, ...]:
+    """One layer-direction's recurrence, as the Python loop of ``variant`` returns it.
+
+    ``xw: (T, B, K H)`` (K = 4, or 3 for the CIFG), ``h_0, c_0: (B, H)``,
+    ``weight_hh: (K H, H)``, ``peepholes``: ``(w_ci, w_cf, w_co)`` each ``(H,)`` for
+    the peephole LSTM, ``mask: (T, B, 1)`` bool or None. Returns ``y: (T, B, H)``,
+    ``c_n: (B, H)``, ``acts: (n, B, A, H)``, ``cs: (n + 1, B, H)`` (n = T with
+    ``keep``, else 1; cs has 1 row without keep) and ``tanh_cs: (n, B, H)``
+    (None for the peephole LSTM, whose acts hold tanh(c_t) as block A = 5).
+    """
+    lib = _load()
+    T, B, G = xw.shape
+    K, A = _GATE_BLOCKS[variant], _ACT_BLOCKS[variant]
+    H = G // K
+    n = T if keep else 1
+    xw, h_0, c_0, weight_hh = (t.contiguous() for t in (xw, h_0, c_0, weight_hh))
+    peep = torch.cat(peepholes).contiguous() if peepholes is not None else None
+    mask_bytes = mask.reshape(T, B).contiguous() if mask is not None else None
+    y = xw.new_empty((T, B, H))
+    cs = xw.new_empty((n + 1 if keep else 1, B, H))
+    acts = xw.new_empty((n, B, A, H))
+    tanh_cs = xw.new_empty((n, B, H)) if variant != PEEPHOLE else None
+    suffix = "f32" if xw.dtype == torch.float32 else "f64"
+    matmul = StepMatmul(weight_hh, B) if B > 1 else None
+    if matmul is not None and matmul.packed is not None:
+        # oneDNN's product with the pre-packed weight, from Python; the pointwise work in C++
+        _steps_with_onednn(getattr(lib, f"lstmlib_pointwise_{suffix}"), matmul, variant, xw, h_0, c_0, peep,
+                           mask_bytes, keep, y, cs, acts, tanh_cs)
+    else:
+        getattr(lib, f"lstmlib_forward_{suffix}")(
+            variant, T, B, H, _ptr(xw), _ptr(h_0), _ptr(c_0), _ptr(weight_hh), _ptr(peep), _ptr(mask_bytes),
+            int(keep), _PLAIN, _ptr(y), _ptr(cs), _ptr(acts), _ptr(tanh_cs))
+    outputs = (y, cs[-1], acts, cs)
+    return outputs if variant == PEEPHOLE else outputs + (tanh_cs,)
+
+
+def _steps_with_onednn(pointwise, matmul, variant, xw, h_0, c_0, peep, mask_bytes, keep, y, cs, acts, tanh_cs):
+    """:func:`forward`'s loop for large weights: per step, oneDNN's product (``StepMatmul``) from Python, then
+    one C++ call for the pointwise work. Fills ``y, cs, acts, tanh_cs`` as the all-C++ loop does."""
+    T, B, H = y.shape
+    cs[0] = c_0
+    scratch = cs.new_empty((2, B, H)) if not keep else None  # c_t in turn, as in native_loops.cpp
+
+    def row(buffer, index):  # address of buffer[index] for a buffer of (B, ...) blocks
+        return None if buffer is None else buffer.data_ptr() + index * buffer[0].numel() * buffer.element_size()
+
+    xw_steps, h = xw.unbind(0), h_0
+    for t in range(T):
+        s = t if keep else 0
+        c_prev = row(cs, t) if keep else (cs.data_ptr() if t == 0 else row(scratch, (t - 1) % 2))
+        c_out = row(cs, t + 1) if keep else row(scratch, t % 2)
+        pre = matmul(h, xw_steps[t])  # (B, G) = xw_t + h_{t-1} W_hh^T
+        pointwise(variant, B, H, pre.data_ptr(), row(acts, s), c_prev, h.data_ptr(), _ptr(peep),
+                  row(mask_bytes, t), c_out, row(tanh_cs, s), row(y, t))
+        h = y[t]
+    if not keep:
+        cs[0] = scratch[(T - 1) % 2]
+
+
+def backward(
+    variant: int,
+    acts: torch.Tensor,
+    cs: torch.Tensor,
+    tanh_cs: torch.Tensor | None,
+    peepholes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+    dy: torch.Tensor,
+    dh_n: torch.Tensor,
+    dc_n: torch.Tensor,
+    weight_hh: torch.Tensor,
+    mask: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Backpropagation through time from :func:`forward`'s caches (kept with ``keep=True``).
+
+    ``acts: (T, B, A, H)``, ``cs: (T+1, B, H)``, ``tanh_cs: (T, B, H)`` (None for the peephole LSTM),
+    ``dy: (T, B, H)``, ``dh_n, dc_n: (B, H)``, ``weight_hh: (K H, H)``, ``mask: (T, B, 1)`` or None.
+    Returns ``dgates: (T, B, K H)`` = dL/da at every step, and dL/dh_0, dL/dc_0 ``(B, H)``: what
+    :func:`lstmlib.nn.lstm.lstm_gates_backward` (and its peephole and CIFG twins) return.
+    """
+    lib = _load()
+    T, B, _, H = acts.shape
+    K = _GATE_BLOCKS[variant]
+    acts, cs, dy, dh_n, dc_n, weight_hh = (t.contiguous() for t in (acts, cs, dy, dh_n, dc_n, weight_hh))
+    tanh_cs = tanh_cs.contiguous() if tanh_cs is not None else None
+    peep = torch.cat(peepholes).contiguous() if peepholes is not None else None
+    mask_bytes = mask.reshape(T, B).contiguous() if mask is not None else None
+    dgates = acts.new_empty((T, B, K * H))
+    dh, dc = dh_n.new_empty((B, H)), dh_n.new_empty((B, H))
+    run = lib.lstmlib_backward_f32 if acts.dtype == torch.float32 else lib.lstmlib_backward_f64
+    run(variant, T, B, H, _ptr(acts), _ptr(cs), _ptr(tanh_cs), _ptr(peep), _ptr(dy), _ptr(dh_n), _ptr(dc_n),
+        _ptr(weight_hh), _ptr(mask_bytes), _ptr(dgates), _ptr(dh), _ptr(dc))
+    return dgates, dh, dc
