@@ -96,6 +96,71 @@ inline void gemm(const char* ta, const char* tb, int m, int n, int k, const doub
   dgemm_(ta, tb, &m, &n, &k, &one, a, &lda, b, &ldb, &beta, c, &ldc);
 }
 
+// Matrix-vector products for B = 1, written out: MKL's gemv runs at 60-80% of their speed on these sizes
+// (one thread, H = 128..1024: 4.7 vs 3.7 us, 21 vs 14 us, 82 vs 59 us). 256-bit vectors, 8 rows at a time.
+typedef float Vec8f __attribute__((vector_size(32)));
+typedef double Vec4d __attribute__((vector_size(32)));
+template <typename scalar_t>
+struct VecOf;
+template <>
+struct VecOf<float> {
+  using type = Vec8f;
+};
+template <>
+struct VecOf<double> {
+  using type = Vec4d;
+};
+template <typename scalar_t>
+using Vec = typename VecOf<scalar_t>::type;
+
+// y[g] += sum_k W[g, k] x[k], W: (G, H) row-major
+template <typename scalar_t>
+void gemv_rows(long G, long H, const scalar_t* __restrict W, const scalar_t* __restrict x, scalar_t* __restrict y) {
+  constexpr int R = 8, L = 32 / sizeof(scalar_t);
+  long g = 0;
+  for (; g + R <= G; g += R) {
+    Vec<scalar_t> acc[R] = {};
+    long k = 0;
+    for (; k + L <= H; k += L) {
+      Vec<scalar_t> xv;
+      std::memcpy(&xv, x + k, sizeof xv);
+      for (int r = 0; r < R; ++r) {
+        Vec<scalar_t> w;
+        std::memcpy(&w, W + (g + r) * H + k, sizeof w);
+        acc[r] += w * xv;
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      scalar_t sum = 0;
+      for (int l = 0; l < L; ++l) sum += acc[r][l];
+      for (long j = k; j < H; ++j) sum += W[(g + r) * H + j] * x[j];
+      y[g + r] += sum;
+    }
+  }
+  for (; g < G; ++g) {
+    scalar_t sum = 0;
+    for (long k = 0; k < H; ++k) sum += W[g * H + k] * x[k];
+    y[g] += sum;
+  }
+}
+
+// y[k] += sum_g x[g] W[g, k], W: (G, H) row-major (y = W^T x)
+template <typename scalar_t>
+void gemv_cols(long G, long H, const scalar_t* __restrict W, const scalar_t* __restrict x, scalar_t* __restrict y) {
+  constexpr int R = 8;
+  long g = 0;
+  for (; g + R <= G; g += R) {
+    const scalar_t* w = W + g * H;
+    for (long k = 0; k < H; ++k) {
+      scalar_t sum = 0;
+      for (int r = 0; r < R; ++r) sum += x[g + r] * w[r * H + k];
+      y[k] += sum;
+    }
+  }
+  for (; g < G; ++g)
+    for (long k = 0; k < H; ++k) y[k] += x[g] * W[g * H + k];
+}
+
 template <typename scalar_t>
 struct StepProduct {
   int G, H, B, layout;
@@ -121,6 +186,9 @@ struct StepProduct {
                           reinterpret_cast<float*>(c), ldc);
     } else if (layout == TRANSPOSED) {
       gemm("N", "N", G, B, H, copy.data(), G, h, H, beta, c, ldc);
+    } else if (B == 1) {
+      if (!accumulate) std::memset(c, 0, sizeof(scalar_t) * G);
+      gemv_rows<scalar_t>(G, H, w, h, c);
     } else {
       gemm("T", "N", G, B, H, w, H, h, H, beta, c, ldc);
     }
@@ -130,6 +198,10 @@ struct StepProduct {
 // dh (B, H) (+)= dgates (B, G) @ W, W: (G, H). Column-major: dh^T (H x B) = W^T (H x G) * dgates^T (G x B).
 template <typename scalar_t>
 void gemm_nn(int H, int B, int G, const scalar_t* w, const scalar_t* dg, scalar_t* out, bool accumulate) {
+  if (B == 1) {
+    if (!accumulate) std::memset(out, 0, sizeof(scalar_t) * H);
+    return gemv_cols<scalar_t>(G, H, w, dg, out);
+  }
   gemm("N", "N", H, B, G, w, H, dg, G, static_cast<scalar_t>(accumulate ? 1 : 0), out, H);
 }
 
