@@ -23,6 +23,10 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# lstmlib.nn's C++ time loops (lstmlib/nn/native_loops.cpp): built now, or on first use; without a
+	@# C++ compiler lstmlib warns once and runs its Python loops, so a failed build does not stop make
+	$(BIN)/python -c "from lstmlib.nn import native; print('built', native.build())" \
+	    || echo "note: lstmlib's C++ loops were not built (see above); lstmlib.nn will use its Python loops"
 	touch $@
 
 ## book: build the HTML book into _build/html (committed outputs, no execution; warnings fail)

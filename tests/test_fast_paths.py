@@ -13,7 +13,7 @@ import torch
 from twins import one_thread  # noqa: F401  (an autouse fixture)
 
 import lstmlib.nn as lnn
-from lstmlib.nn import fast_paths
+from lstmlib.nn import fast_paths, native
 from lstmlib.trees import random_tree
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -104,6 +104,9 @@ class PrivateOps:
         monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise", Linear())
         monkeypatch.setattr(torch.ops.aten, "convolution_backward",
                             guard("convolution_backward", real_conv_backward, public_callers=("torch.nn.grad",)))
+        # the C++ time loops of the LSTM family (lstmlib.nn.native)
+        monkeypatch.setattr(native, "forward", guard("native", native.forward))
+        monkeypatch.setattr(native, "backward", guard("native", native.backward))
 
 
 @pytest.fixture
@@ -146,9 +149,15 @@ MODULES = {
     "NaryTreeLSTM": lambda: lnn.NaryTreeLSTM(8, 16, n_ary=2),
 }
 PRIVATE_OPS_WHEN_ON = {
-    "LSTM": "_linear_pointwise.binary", "GRU": "_reorder_linear_weight", "RNN": "_linear_pointwise.binary",
-    "PeepholeLSTM": "_linear_pointwise.binary", "ConvLSTM": "convolution_backward",
+    "LSTM": "native", "GRU": "_reorder_linear_weight", "RNN": "_linear_pointwise.binary",
+    "PeepholeLSTM": "native", "ConvLSTM": "convolution_backward",
 }
+
+
+def _fast_path_available(kind):
+    if PRIVATE_OPS_WHEN_ON.get(kind) == "native":
+        return native.usable(torch.zeros(1))  # False where the C++ loops could not be built: warned about
+    return kind == "ConvLSTM" or torch.backends.mkldnn.is_available()
 
 
 @pytest.mark.parametrize("kind", MODULES)
@@ -157,7 +166,7 @@ def test_with_the_fast_paths_off_no_private_op_is_called_and_results_agree(kind,
     module = MODULES[kind]()  # torch's initialisation (non-zero biases): unsaturated gates at these sizes
     ops = PrivateOps(monkeypatch)
     fast = _forward_backward(module, gen_seed=1)
-    if kind in PRIVATE_OPS_WHEN_ON and (kind == "ConvLSTM" or torch.backends.mkldnn.is_available()):
+    if kind in PRIVATE_OPS_WHEN_ON and _fast_path_available(kind):
         assert ops.calls.get(PRIVATE_OPS_WHEN_ON[kind], 0) > 0, f"the fast path was not taken: {ops.calls}"
     ops.allowed = False
     with fast_paths.disabled():
@@ -177,8 +186,8 @@ def test_set_enabled_takes_effect_at_the_next_sequence(monkeypatch, fast_paths_o
     fast_paths.set_enabled(True)
     ops.allowed = True
     module(x)
-    if torch.backends.mkldnn.is_available():
-        assert ops.calls.get("_linear_pointwise.binary", 0) == 3  # one product per step
+    if native.usable(torch.zeros(1)):
+        assert ops.calls.get("native", 0) == 1  # the whole sequence in one call of the C++ loop
 
 
 def test_the_tanh_trick_is_float32_only(fast_paths_on):
@@ -217,7 +226,7 @@ def test_a_failing_onednn_probe_warns_once_and_the_plain_path_is_used(failure, m
             binary = staticmethod(lambda *args: real.binary(*args) + 1)
 
         monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise", Wrong())
-    module = lnn.LSTM(8, 192)
+    module = lnn.RNN(8, 384)  # the LSTM family runs its loops in C++ (lstmlib.nn.native), the RNN through oneDNN
     x = torch.randn(3, 2, 8, generator=torch.Generator().manual_seed(0))
     (first, second), caught = _run_twice_recording_warnings(module, x)
     assert len(caught) == 1, [str(w.message) for w in caught]

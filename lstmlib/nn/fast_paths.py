@@ -8,7 +8,9 @@ PyTorch versions:
   through oneDNN with a pre-packed weight (private ``torch.ops.mkldnn`` ops);
 * :class:`Tanh`       -- ``tanh(a) = 2 sigmoid(2a) - 1`` on CPU in float32;
 * :func:`conv2d_input_grads` -- ConvLSTM's input-convolution gradients in one
-  call of ``torch.ops.aten.convolution_backward``.
+  call of ``torch.ops.aten.convolution_backward``;
+* :mod:`lstmlib.nn.native` -- the LSTM, peephole LSTM and CIFG time loops
+  (forward and backward) in C++, compiled on first use.
 
 The environment variable ``LSTMLIB_FAST_PATHS=0`` (read at import) turns every
 one of them off, and they always step aside while ``torch.compile``,

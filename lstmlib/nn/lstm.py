@@ -9,7 +9,8 @@ projection ``x W_ih^T + b_ih + b_hh`` is one big matmul outside the loop
 recurrence, saving the gate activations, and its hand-written backward loops
 over reversed time, computing ``dW_hh`` with one matmul over all steps. The
 backward's three pieces (:func:`gate_slopes`, :func:`lstm_backward_loop`,
-:func:`recurrent_weight_gradient`) also serve the peephole LSTM.
+:func:`recurrent_weight_gradient`) also serve the peephole LSTM. With the fast
+paths on, both time loops run in C++ (:mod:`lstmlib.nn.native`), filling the same caches.
 """
 
 from __future__ import annotations

@@ -5,19 +5,22 @@ costs several microseconds of interpreter and dispatcher time before any
 arithmetic. At the sizes the book trains (H <= 128) that overhead was most of
 an LSTM's time, and it is why ``torch.nn.LSTM`` (one oneDNN primitive per
 sequence) ran 1.4-3.4 times faster than our Python loop (benchmarks/README.md).
-``native_loops.cpp`` runs the same loops with one BLAS product and one fused,
-vectorised pass over the gates per step, writing the very buffers the Python
-loops write, so the hand-written backward, the caches and every higher-order
-path (second derivatives, ``torch.func``, vmap, tracing) stay as they are.
+``native_loops.cpp`` runs the same loops with one matrix product (its own
+kernel, the weight packed once per sequence) and one fused, vectorised pass
+over the gates per step, forward and backward. It fills the very caches the
+Python loops fill, with the same layouts, so the autograd Functions around
+them and every other path (second derivatives, ``torch.func``, vmap, tracers)
+stay as they are: those still run the Python loops.
 
 How it is built: on first use, with the system's C++ compiler (``g++``, or
-``$CXX``), linked against PyTorch's own ``libtorch_cpu`` for MKL's GEMM, into
-``~/.cache/lstmlib`` (``$LSTMLIB_NATIVE_CACHE`` to move it; the file name
-carries a hash of the source, the compiler flags and the torch version, so a
-changed source or torch builds anew). ``make`` builds it once when it creates
-the virtualenv. It is then checked against the Python loops on fixed values.
-If there is no compiler, the build or the check fails, or PyTorch lacks MKL,
-lstmlib warns once, naming the reason, and uses the Python loops.
+``$CXX``) and OpenMP (the ``libgomp.so.1`` that PyTorch itself loads serves
+both), into ``~/.cache/lstmlib`` (``$LSTMLIB_NATIVE_CACHE`` to move it; the
+file name carries a hash of the source, the compiler flags, the compiler and
+the torch version, so a changed source builds anew). ``make`` builds it once
+when it creates the virtualenv; it takes about two seconds. Before first use
+it is checked against the Python loops on fixed values. If there is no
+compiler, or the build or the check fails, lstmlib warns once, naming the
+reason, and uses the Python loops.
 
 When: CPU tensors, float32 or float64, the fast paths switched on
 (``LSTMLIB_FAST_PATHS``, :func:`lstmlib.nn.fast_paths.set_enabled`) and not
@@ -37,7 +40,6 @@ from pathlib import Path
 import torch
 
 from . import fast_paths
-from .fast_paths import StepMatmul
 
 __all__ = ["LSTM", "PEEPHOLE", "COUPLED", "backward", "build", "forward", "library_path", "usable"]
 
@@ -47,14 +49,9 @@ _ACT_BLOCKS = {LSTM: 4, PEEPHOLE: 5, COUPLED: 3}  # the peephole LSTM keeps tanh
 
 SOURCE = Path(__file__).with_name("native_loops.cpp")
 TRICK = "C++ time loops of the LSTM family (lstmlib/nn/native_loops.cpp)"
-_FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-shared", "-fno-math-errno")
-_PLAIN = 0  # how native_loops.cpp lays out W_hh for MKL (its enum Layout)
+_FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-shared", "-fno-math-errno", "-fopenmp")
 
 _library: ctypes.CDLL | None = None
-
-
-def _torch_lib_dir() -> Path:
-    return Path(torch.__file__).parent / "lib"
 
 
 def library_path() -> Path:
@@ -79,11 +76,9 @@ def build() -> Path:
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    lib_dir = _torch_lib_dir()
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         out = Path(scratch) / target.name
-        command = [os.environ.get("CXX", "g++"), *_FLAGS, str(SOURCE), "-o", str(out),
-                   f"-L{lib_dir}", "-ltorch_cpu", f"-Wl,-rpath,{lib_dir}"]
+        command = [os.environ.get("CXX", "g++"), *_FLAGS, str(SOURCE), "-o", str(out)]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=300)
         except (OSError, subprocess.TimeoutExpired) as error:
@@ -103,8 +98,8 @@ def _load() -> ctypes.CDLL:
         for suffix in ("f32", "f64"):
             getattr(lib, f"lstmlib_forward_{suffix}").argtypes = [ctypes.c_int, n, n, n] + [p] * 6 + [
                 ctypes.c_int, ctypes.c_int] + [p] * 4
-            getattr(lib, f"lstmlib_backward_{suffix}").argtypes = [ctypes.c_int, n, n, n] + [p] * 12
-            getattr(lib, f"lstmlib_pointwise_{suffix}").argtypes = [ctypes.c_int, n, n] + [p] * 9
+            getattr(lib, f"lstmlib_backward_{suffix}").argtypes = [ctypes.c_int, n, n, n] + [p] * 9 + [
+                ctypes.c_int] + [p] * 3
         _library = lib
     return _library
 
@@ -201,41 +196,11 @@ def forward(
     cs = xw.new_empty((n + 1 if keep else 1, B, H))
     acts = xw.new_empty((n, B, A, H))
     tanh_cs = xw.new_empty((n, B, H)) if variant != PEEPHOLE else None
-    suffix = "f32" if xw.dtype == torch.float32 else "f64"
-    matmul = StepMatmul(weight_hh, B) if B > 1 else None
-    if matmul is not None and matmul.packed is not None:
-        # oneDNN's product with the pre-packed weight, from Python; the pointwise work in C++
-        _steps_with_onednn(getattr(lib, f"lstmlib_pointwise_{suffix}"), matmul, variant, xw, h_0, c_0, peep,
-                           mask_bytes, keep, y, cs, acts, tanh_cs)
-    else:
-        getattr(lib, f"lstmlib_forward_{suffix}")(
-            variant, T, B, H, _ptr(xw), _ptr(h_0), _ptr(c_0), _ptr(weight_hh), _ptr(peep), _ptr(mask_bytes),
-            int(keep), _PLAIN, _ptr(y), _ptr(cs), _ptr(acts), _ptr(tanh_cs))
+    run = lib.lstmlib_forward_f32 if xw.dtype == torch.float32 else lib.lstmlib_forward_f64
+    run(variant, T, B, H, _ptr(xw), _ptr(h_0), _ptr(c_0), _ptr(weight_hh), _ptr(peep), _ptr(mask_bytes),
+        int(keep), torch.get_num_threads(), _ptr(y), _ptr(cs), _ptr(acts), _ptr(tanh_cs))
     outputs = (y, cs[-1], acts, cs)
     return outputs if variant == PEEPHOLE else outputs + (tanh_cs,)
-
-
-def _steps_with_onednn(pointwise, matmul, variant, xw, h_0, c_0, peep, mask_bytes, keep, y, cs, acts, tanh_cs):
-    """:func:`forward`'s loop for large weights: per step, oneDNN's product (``StepMatmul``) from Python, then
-    one C++ call for the pointwise work. Fills ``y, cs, acts, tanh_cs`` as the all-C++ loop does."""
-    T, B, H = y.shape
-    cs[0] = c_0
-    scratch = cs.new_empty((2, B, H)) if not keep else None  # c_t in turn, as in native_loops.cpp
-
-    def row(buffer, index):  # address of buffer[index] for a buffer of (B, ...) blocks
-        return None if buffer is None else buffer.data_ptr() + index * buffer[0].numel() * buffer.element_size()
-
-    xw_steps, h = xw.unbind(0), h_0
-    for t in range(T):
-        s = t if keep else 0
-        c_prev = row(cs, t) if keep else (cs.data_ptr() if t == 0 else row(scratch, (t - 1) % 2))
-        c_out = row(cs, t + 1) if keep else row(scratch, t % 2)
-        pre = matmul(h, xw_steps[t])  # (B, G) = xw_t + h_{t-1} W_hh^T
-        pointwise(variant, B, H, pre.data_ptr(), row(acts, s), c_prev, h.data_ptr(), _ptr(peep),
-                  row(mask_bytes, t), c_out, row(tanh_cs, s), row(y, t))
-        h = y[t]
-    if not keep:
-        cs[0] = scratch[(T - 1) % 2]
 
 
 def backward(
@@ -268,5 +233,5 @@ def backward(
     dh, dc = dh_n.new_empty((B, H)), dh_n.new_empty((B, H))
     run = lib.lstmlib_backward_f32 if acts.dtype == torch.float32 else lib.lstmlib_backward_f64
     run(variant, T, B, H, _ptr(acts), _ptr(cs), _ptr(tanh_cs), _ptr(peep), _ptr(dy), _ptr(dh_n), _ptr(dc_n),
-        _ptr(weight_hh), _ptr(mask_bytes), _ptr(dgates), _ptr(dh), _ptr(dc))
+        _ptr(weight_hh), _ptr(mask_bytes), torch.get_num_threads(), _ptr(dgates), _ptr(dh), _ptr(dc))
     return dgates, dh, dc

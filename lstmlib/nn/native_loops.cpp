@@ -3,10 +3,11 @@
 // Python runs a recurrence as about ten tensor operations per step, each paying
 // the interpreter and the dispatcher (several microseconds apiece); at the sizes
 // the book trains (H <= 128) that overhead, not arithmetic, is most of the time.
-// Here each step is one BLAS product (MKL's, the one PyTorch's CPU build links:
-// `sgemm_`/`dgemm_`, or its packed-weight `cblas_sgemm_compute` for large weights)
-// and ONE fused pass over the gates: pre-activation -> nonlinearity -> cell ->
-// output, written so the compiler vectorises it. No autograd, no tensors: plain
+// Here each step is one matrix product, written out below with the weight
+// packed once per sequence into panels (faster than MKL's general GEMM for these
+// skinny products: B rows against a weight of 4H x H), and ONE fused pass over
+// the gates: pre-activation -> nonlinearity -> cell -> output, written so the
+// compiler vectorises it. No autograd, no tensors: plain
 // pointers to contiguous row-major buffers that lstmlib/nn/native.py allocates
 // with exactly the layouts of the Python loops, so the hand-written backward and
 // every cache consumer are shared.
@@ -26,27 +27,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
-extern "C" {
-// Fortran BLAS and MKL's packed GEMM, exported by PyTorch's libtorch_cpu (MKL builds).
-void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const float* alpha,
-            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
-            const int* ldc);
-void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
-            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
-            const int* ldc);
-size_t cblas_sgemm_pack_get_size(int identifier, int m, int n, int k);
-void cblas_sgemm_pack(int layout, int identifier, int trans, int m, int n, int k, float alpha, const float* src,
-                      int ld, float* dest);
-void cblas_sgemm_compute(int layout, int transa, int transb, int m, int n, int k, const float* a, int lda,
-                         const float* b, int ldb, float beta, float* c, int ldc);
-}
-
 namespace {
-
-constexpr int kColMajor = 102, kNoTrans = 111, kTrans = 112, kPacked = 151, kAMatrix = 161;
 
 enum Variant { LSTM = 0, PEEPHOLE = 1, COUPLED = 2 };
 
@@ -77,55 +60,143 @@ inline float tanh_(float a) { return 1.0f - 2.0f / (1.0f + exp_approx(2.0f * a))
 inline double sigmoid(double a) { return 1.0 / (1.0 + std::exp(-a)); }
 inline double tanh_(double a) { return std::tanh(a); }
 
-// ---- the step product: C (B rows, ldc apart) += h (B, H) @ W^T, W: (G, H) ------------------------
-// Column-major view: C^T (G x B) += W (G x H) * h^T (H x B). How W is laid out for MKL (measured, one
-// thread, benchmarks/README.md): PLAIN reads the row-major W as a transpose; TRANSPOSED copies W^T once
-// per sequence (faster for B = 1, a matrix-vector product); PACKED (float32) uses MKL's packed format.
+// ---- the step products ------------------------------------------------------------------------
+// Forward: pre (B, G) += h (B, H) W^T; backward: dh (B, H) += da (B, G) W; W: (G, H) row-major.
+// Both are C (B, N) += A (B, K) M with M (K, N) read from W: M = W^T (K = H, N = G) or M = W (K = G, N = H).
+// M is packed once per sequence into panels of NR columns, each K x NR contiguous (zero-padded), so
+// the kernel streams one panel while it holds an MR x NR block of C in registers: per k, two vector
+// loads of the panel and MR broadcasts of A feed 2 MR fused multiply-adds. Measured against MKL's
+// sgemm (one thread, B = 32, G = 4H; C += A M^T alone, us): H=64 10.0 vs 11.9, H=128 38.7 vs 44.4,
+// H=256 156 vs 200, H=512 643 vs 862, H=1024 3050 vs 4620 (88 GFLOP/s vs 58).
+// For B = 1 (a matrix-vector product) the panels do not pay: gemv_rows / gemv_cols below.
 
-enum Layout { PLAIN = 0, TRANSPOSED = 1, PACKED = 2 };
-
-inline void gemm(const char* ta, const char* tb, int m, int n, int k, const float* a, int lda, const float* b,
-                 int ldb, float beta, float* c, int ldc) {
-  const float one = 1.0f;
-  sgemm_(ta, tb, &m, &n, &k, &one, a, &lda, b, &ldb, &beta, c, &ldc);
-}
-
-inline void gemm(const char* ta, const char* tb, int m, int n, int k, const double* a, int lda, const double* b,
-                 int ldb, double beta, double* c, int ldc) {
-  const double one = 1.0;
-  dgemm_(ta, tb, &m, &n, &k, &one, a, &lda, b, &ldb, &beta, c, &ldc);
-}
-
-// Matrix-vector products for B = 1, written out: MKL's gemv runs at 60-80% of their speed on these sizes
-// (one thread, H = 128..1024: 4.7 vs 3.7 us, 21 vs 14 us, 82 vs 59 us). 256-bit vectors, 8 rows at a time.
+typedef float Vec16f __attribute__((vector_size(64)));
+typedef double Vec8d __attribute__((vector_size(64)));
 typedef float Vec8f __attribute__((vector_size(32)));
 typedef double Vec4d __attribute__((vector_size(32)));
 template <typename scalar_t>
 struct VecOf;
 template <>
 struct VecOf<float> {
-  using type = Vec8f;
+  using wide = Vec16f;
+  using narrow = Vec8f;
 };
 template <>
 struct VecOf<double> {
-  using type = Vec4d;
+  using wide = Vec8d;
+  using narrow = Vec4d;
 };
-template <typename scalar_t>
-using Vec = typename VecOf<scalar_t>::type;
 
-// y[g] += sum_k W[g, k] x[k], W: (G, H) row-major
+constexpr int MR = 8;  // rows of C per block
+
 template <typename scalar_t>
-void gemv_rows(long G, long H, const scalar_t* __restrict W, const scalar_t* __restrict x, scalar_t* __restrict y) {
-  constexpr int R = 8, L = 32 / sizeof(scalar_t);
-  long g = 0;
-  for (; g + R <= G; g += R) {
-    Vec<scalar_t> acc[R] = {};
+struct Panels {
+  using V = typename VecOf<scalar_t>::wide;
+  static constexpr int VL = sizeof(V) / sizeof(scalar_t);
+  static constexpr int NR = 2 * VL;  // columns per panel: two vectors
+  long K, N, count;
+  std::vector<scalar_t> data;  // count panels of K x NR
+  // M[k][n] = transposed ? W[n][k] : W[k][n], W row-major with rows of length ldw
+  Panels(const scalar_t* w, long K_, long N_, long ldw, bool transposed)
+      : K(K_), N(N_), count((N_ + NR - 1) / NR), data(static_cast<size_t>(count) * K_ * NR, scalar_t(0)) {
+    for (long p = 0; p < count; ++p) {
+      const long width = N - p * NR < NR ? N - p * NR : NR;
+      scalar_t* panel = data.data() + p * K * NR;
+      for (long k = 0; k < K; ++k)
+        for (long j = 0; j < width; ++j)
+          panel[k * NR + j] = transposed ? w[(p * NR + j) * ldw + k] : w[k * ldw + p * NR + j];
+    }
+  }
+};
+
+// C[r, 0:NR] = C0[r, 0:NR] + sum_k A[r, k] panel[k, 0:NR] for r < M (M <= MR); C0 may be C
+template <int M, typename scalar_t>
+inline void block(long K, const scalar_t* __restrict a, long lda, const scalar_t* __restrict panel,
+                  const scalar_t* c0, long ldc0, scalar_t* c, long ldc) {
+  using V = typename VecOf<scalar_t>::wide;
+  constexpr int VL = Panels<scalar_t>::VL, NR = Panels<scalar_t>::NR;
+  V lo[M], hi[M];
+  for (int r = 0; r < M; ++r) {
+    std::memcpy(&lo[r], c0 + r * ldc0, sizeof(V));
+    std::memcpy(&hi[r], c0 + r * ldc0 + VL, sizeof(V));
+  }
+  for (long k = 0; k < K; ++k) {
+    V w0, w1;
+    std::memcpy(&w0, panel + k * NR, sizeof(V));
+    std::memcpy(&w1, panel + k * NR + VL, sizeof(V));
+    for (int r = 0; r < M; ++r) {
+      const scalar_t x = a[r * lda + k];
+      lo[r] += x * w0;
+      hi[r] += x * w1;
+    }
+  }
+  for (int r = 0; r < M; ++r) {
+    std::memcpy(c + r * ldc, &lo[r], sizeof(V));
+    std::memcpy(c + r * ldc + VL, &hi[r], sizeof(V));
+  }
+}
+
+// C (B, N, rows ldc apart) = C0 (rows ldc0 apart; may be C) + A (B, K, rows lda apart) M, M packed;
+// the panels split over `threads` threads
+template <typename scalar_t>
+void panel_product(const Panels<scalar_t>& m, long B, const scalar_t* a, long lda, const scalar_t* c0, long ldc0,
+                   scalar_t* c, long ldc, int threads) {
+  constexpr int NR = Panels<scalar_t>::NR;
+  const long K = m.K, N = m.N;
+  // threads only where the work outweighs waking them (about 0.5 M multiply-adds)
+  const int team = B * N * K >= (1L << 19) ? threads : 1;
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+  for (long p = 0; p < m.count; ++p) {
+    const scalar_t* panel = m.data.data() + p * K * NR;
+    const long width = N - p * NR < NR ? N - p * NR : NR;
+    scalar_t tile[MR * NR];  // the last panel's partial columns go through a full-width tile
+    for (long b = 0; b < B; b += MR) {
+      const long rows = B - b < MR ? B - b : MR;
+      scalar_t* cb = c + b * ldc + p * NR;
+      const scalar_t* source = c0 + b * ldc0 + p * NR;
+      scalar_t* target = cb;
+      long ld = ldc, ld0 = ldc0;
+      if (width < NR) {
+        for (long r = 0; r < rows; ++r)
+          for (long j = 0; j < NR; ++j) tile[r * NR + j] = j < width ? source[r * ldc0 + j] : scalar_t(0);
+        source = target = tile, ld = ld0 = NR;
+      }
+      const scalar_t* ab = a + b * lda;
+      switch (rows) {
+        case 8: block<8>(K, ab, lda, panel, source, ld0, target, ld); break;
+        case 7: block<7>(K, ab, lda, panel, source, ld0, target, ld); break;
+        case 6: block<6>(K, ab, lda, panel, source, ld0, target, ld); break;
+        case 5: block<5>(K, ab, lda, panel, source, ld0, target, ld); break;
+        case 4: block<4>(K, ab, lda, panel, source, ld0, target, ld); break;
+        case 3: block<3>(K, ab, lda, panel, source, ld0, target, ld); break;
+        case 2: block<2>(K, ab, lda, panel, source, ld0, target, ld); break;
+        default: block<1>(K, ab, lda, panel, source, ld0, target, ld); break;
+      }
+      if (width < NR)
+        for (long r = 0; r < rows; ++r)
+          for (long j = 0; j < width; ++j) cb[r * ldc + j] = tile[r * NR + j];
+    }
+  }
+}
+
+// Matrix-vector products for B = 1, written out (one thread, H = 128..1024, against MKL's gemv:
+// 3.7 vs 4.7 us, 14 vs 21 us, 59 vs 82 us). 256-bit vectors, 8 rows at a time.
+
+// y[g] += sum_k W[g, k] x[k] for g in [g0, g1), W: (G, H) row-major
+template <typename scalar_t>
+void gemv_rows_range(long g0, long g1, long H, const scalar_t* __restrict W, const scalar_t* __restrict x,
+                     scalar_t* __restrict y) {
+  using V = typename VecOf<scalar_t>::narrow;
+  constexpr int R = 8, L = sizeof(V) / sizeof(scalar_t);
+  long g = g0;
+  for (; g + R <= g1; g += R) {
+    V acc[R] = {};
     long k = 0;
     for (; k + L <= H; k += L) {
-      Vec<scalar_t> xv;
+      V xv;
       std::memcpy(&xv, x + k, sizeof xv);
       for (int r = 0; r < R; ++r) {
-        Vec<scalar_t> w;
+        V w;
         std::memcpy(&w, W + (g + r) * H + k, sizeof w);
         acc[r] += w * xv;
       }
@@ -137,73 +208,68 @@ void gemv_rows(long G, long H, const scalar_t* __restrict W, const scalar_t* __r
       y[g + r] += sum;
     }
   }
-  for (; g < G; ++g) {
+  for (; g < g1; ++g) {
     scalar_t sum = 0;
     for (long k = 0; k < H; ++k) sum += W[g * H + k] * x[k];
     y[g] += sum;
   }
 }
 
-// y[k] += sum_g x[g] W[g, k], W: (G, H) row-major (y = W^T x)
+// y[k] += sum_g x[g] W[g, k] for k in [k0, k1), W: (G, H) row-major (y = W^T x)
 template <typename scalar_t>
-void gemv_cols(long G, long H, const scalar_t* __restrict W, const scalar_t* __restrict x, scalar_t* __restrict y) {
+void gemv_cols_range(long k0, long k1, long G, long H, const scalar_t* __restrict W, const scalar_t* __restrict x,
+                     scalar_t* __restrict y) {
   constexpr int R = 8;
   long g = 0;
   for (; g + R <= G; g += R) {
     const scalar_t* w = W + g * H;
-    for (long k = 0; k < H; ++k) {
+    for (long k = k0; k < k1; ++k) {
       scalar_t sum = 0;
       for (int r = 0; r < R; ++r) sum += x[g + r] * w[r * H + k];
       y[k] += sum;
     }
   }
   for (; g < G; ++g)
-    for (long k = 0; k < H; ++k) y[k] += x[g] * W[g * H + k];
+    for (long k = k0; k < k1; ++k) y[k] += x[g] * W[g * H + k];
 }
 
+// Either product split into `threads` contiguous ranges (of multiples of 64 outputs) where it is large
+// enough to outweigh waking the threads (about 64 K multiply-adds: H >= 128)
+template <typename scalar_t>
+void gemv(bool rows, long G, long H, const scalar_t* W, const scalar_t* x, scalar_t* y, int threads) {
+  const long n = rows ? G : H;
+  const int team = G * H >= (1L << 16) ? threads : 1;
+  const long chunk = ((n + team - 1) / team + 63) / 64 * 64;
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+  for (long start = 0; start < n; start += chunk) {
+    const long end = start + chunk < n ? start + chunk : n;
+    rows ? gemv_rows_range<scalar_t>(start, end, H, W, x, y) : gemv_cols_range<scalar_t>(start, end, G, H, W, x, y);
+  }
+}
+
+// The product of one step with the recurrent weight W (G, H), set up once per sequence:
+// forward (transposed = true): C (B, G) += A (B, H) W^T;  backward: C (B, H) += A (B, G) W.
 template <typename scalar_t>
 struct StepProduct {
-  int G, H, B, layout;
+  long G, H, B;
+  bool transposed;
+  int threads;
   const scalar_t* w;
-  std::vector<scalar_t> copy;  // W^T (H, G) row-major, or MKL's packed W
-  StepProduct(const scalar_t* w_, int G_, int H_, int B_, int layout_) : G(G_), H(H_), B(B_), layout(layout_), w(w_) {
-    if (layout == PACKED && !std::is_same<scalar_t, float>::value) layout = PLAIN;
-    if (layout == TRANSPOSED) {
-      copy.resize(static_cast<size_t>(G) * H);
-      for (long g = 0; g < G; ++g)
-        for (long k = 0; k < H; ++k) copy[k * G + g] = w[g * H + k];
-    } else if (layout == PACKED) {
-      copy.resize(cblas_sgemm_pack_get_size(kAMatrix, G, B, H) / sizeof(float) + 1);
-      cblas_sgemm_pack(kColMajor, kAMatrix, kTrans, G, B, H, 1.0f, reinterpret_cast<const float*>(w), H,
-                       reinterpret_cast<float*>(copy.data()));
-    }
-  }
-  void operator()(const scalar_t* h, scalar_t* c, int ldc, bool accumulate) const {
-    const scalar_t beta = accumulate ? 1 : 0;
-    if (layout == PACKED) {
-      cblas_sgemm_compute(kColMajor, kPacked, kNoTrans, G, B, H, reinterpret_cast<const float*>(copy.data()), G,
-                          reinterpret_cast<const float*>(h), H, static_cast<float>(beta),
-                          reinterpret_cast<float*>(c), ldc);
-    } else if (layout == TRANSPOSED) {
-      gemm("N", "N", G, B, H, copy.data(), G, h, H, beta, c, ldc);
-    } else if (B == 1) {
-      if (!accumulate) std::memset(c, 0, sizeof(scalar_t) * G);
-      gemv_rows<scalar_t>(G, H, w, h, c);
+  Panels<scalar_t> panels;
+  StepProduct(const scalar_t* w_, long G_, long H_, long B_, bool transposed_, int threads_)
+      : G(G_), H(H_), B(B_), transposed(transposed_), threads(threads_), w(w_),
+        panels(w_, B_ == 1 ? 0 : (transposed_ ? H_ : G_), B_ == 1 ? 0 : (transposed_ ? G_ : H_), H_, transposed_) {}
+  // c = c0 + a W^T (forward) or c0 + a W (backward); c0 may be c
+  void operator()(const scalar_t* a, const scalar_t* c0, scalar_t* c) const {
+    const long n = transposed ? G : H;
+    if (B == 1) {
+      if (c0 != c) std::memcpy(c, c0, sizeof(scalar_t) * n);
+      gemv<scalar_t>(transposed, G, H, w, a, c, threads);
     } else {
-      gemm("T", "N", G, B, H, w, H, h, H, beta, c, ldc);
+      panel_product(panels, B, a, transposed ? H : G, c0, n, c, n, threads);
     }
   }
 };
-
-// dh (B, H) (+)= dgates (B, G) @ W, W: (G, H). Column-major: dh^T (H x B) = W^T (H x G) * dgates^T (G x B).
-template <typename scalar_t>
-void gemm_nn(int H, int B, int G, const scalar_t* w, const scalar_t* dg, scalar_t* out, bool accumulate) {
-  if (B == 1) {
-    if (!accumulate) std::memset(out, 0, sizeof(scalar_t) * H);
-    return gemv_cols<scalar_t>(G, H, w, dg, out);
-  }
-  gemm("N", "N", H, B, G, w, H, dg, G, static_cast<scalar_t>(accumulate ? 1 : 0), out, H);
-}
 
 // ---- one batch row of one step: the gates' nonlinearities, the cell and the output, fused -------
 // p: the row's pre-activations (K blocks of H); r: its activations (A blocks); cp, hp: c_{t-1}, h_{t-1};
@@ -252,16 +318,18 @@ void coupled_row(long H, const scalar_t* __restrict p, scalar_t* __restrict r, c
 }
 
 // One step's pointwise work for all B rows: pre (B, K H) the pre-activations, act (B, A, H) the activations;
-// mask_t: (B,) bytes or null. Used by forward() and, one step at a time, by lstmlib/nn/native.py.
+// mask_t: (B,) bytes or null.
 template <typename scalar_t>
 void pointwise_step(int variant, long B, long H, const scalar_t* pre, scalar_t* act, const scalar_t* c_prev, const scalar_t* h_prev,
                     const scalar_t* peep, const std::uint8_t* mask_t, scalar_t* c_out, scalar_t* tanh_c,
-                    scalar_t* y_t) {
+                    scalar_t* y_t, int threads) {
   const long K = variant == COUPLED ? 3 : 4;
   const long A = variant == PEEPHOLE ? 5 : K;
   const scalar_t* w_ci = peep;
   const scalar_t* w_cf = peep ? peep + H : nullptr;
   const scalar_t* w_co = peep ? peep + 2 * H : nullptr;
+  const int team = B * H >= 4096 ? threads : 1;  // rows split over threads where there is enough work
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
   for (long b = 0; b < B; ++b) {
     const scalar_t* p = pre + b * K * H;
     scalar_t* r = act + b * A * H;
@@ -284,12 +352,12 @@ void pointwise_step(int variant, long B, long H, const scalar_t* pre, scalar_t* 
 
 template <typename scalar_t>
 void forward(int variant, long T, long B, long H, const scalar_t* xw, const scalar_t* h_0, const scalar_t* c_0,
-             const scalar_t* w_hh, const scalar_t* peep, const std::uint8_t* mask, bool keep, int layout,
+             const scalar_t* w_hh, const scalar_t* peep, const std::uint8_t* mask, bool keep, int threads,
              scalar_t* y, scalar_t* cs, scalar_t* acts, scalar_t* tanh_cs) {
   const long K = variant == COUPLED ? 3 : 4;
   const long A = variant == PEEPHOLE ? 5 : K;  // blocks per row of acts
   const long G = K * H;
-  const StepProduct<scalar_t> product(w_hh, static_cast<int>(G), static_cast<int>(H), static_cast<int>(B), layout);
+  const StepProduct<scalar_t> product(w_hh, G, H, B, true, threads);
   std::memcpy(cs, c_0, sizeof(scalar_t) * B * H);
   std::vector<scalar_t> scratch_rows((keep ? 0 : 2 * B * H) + B * G);
   scalar_t* pre = scratch_rows.data();  // (B, G): one step's pre-activations
@@ -303,10 +371,9 @@ void forward(int variant, long T, long B, long H, const scalar_t* xw, const scal
     scalar_t* c_out = keep ? cs + (t + 1) * B * H : scratch + (t % 2) * B * H;
     scalar_t* tanh_c = tanh_cs ? tanh_cs + s * B * H : nullptr;
     scalar_t* y_t = y + t * B * H;
-    // pre-activations xw_t + h_{t-1} W_hh^T
-    std::memcpy(pre, xw + t * B * G, sizeof(scalar_t) * B * G);
-    product(h_prev, pre, static_cast<int>(G), true);
-    pointwise_step(variant, B, H, pre, act, c_prev, h_prev, peep, mask ? mask + t * B : nullptr, c_out, tanh_c, y_t);
+    product(h_prev, xw + t * B * G, pre);  // pre-activations xw_t + h_{t-1} W_hh^T
+    pointwise_step(variant, B, H, pre, act, c_prev, h_prev, peep, mask ? mask + t * B : nullptr, c_out, tanh_c, y_t,
+                   threads);
     h_prev = y_t;
   }
   if (!keep) std::memcpy(cs, scratch + ((T - 1) % 2) * B * H, sizeof(scalar_t) * B * H);  // c_T
@@ -372,11 +439,12 @@ void coupled_backward_row(long H, const scalar_t* __restrict r, const scalar_t* 
 template <typename scalar_t>
 void backward(int variant, long T, long B, long H, const scalar_t* acts, const scalar_t* cs,
               const scalar_t* tanh_cs, const scalar_t* peep, const scalar_t* dy, const scalar_t* dh_n,
-              const scalar_t* dc_n, const scalar_t* w_hh, const std::uint8_t* mask, scalar_t* dgates, scalar_t* dh,
-              scalar_t* dc) {
+              const scalar_t* dc_n, const scalar_t* w_hh, const std::uint8_t* mask, int threads, scalar_t* dgates,
+              scalar_t* dh, scalar_t* dc) {
   const long K = variant == COUPLED ? 3 : 4;
   const long A = variant == PEEPHOLE ? 5 : K;
   const long G = K * H;
+  const StepProduct<scalar_t> product(w_hh, G, H, B, false, threads);
   std::vector<scalar_t> frozen(mask ? B * H : 0);  // what frozen rows hand straight to step t-1
   scalar_t* dh_frozen = mask ? frozen.data() : nullptr;
   const scalar_t* dy_last = dy + (T - 1) * B * H;
@@ -405,17 +473,9 @@ void backward(int variant, long T, long B, long H, const scalar_t* acts, const s
       }
     }
     // dh_{t-1} = da_t W_hh + dy_{t-1} (+ what a frozen row handed on)
-    const int h = static_cast<int>(H), b = static_cast<int>(B), g = static_cast<int>(G);
-    if (t > 0) {
-      const scalar_t* dy_prev = dy + (t - 1) * B * H;
-      for (long k = 0; k < B * H; ++k) dh[k] = mask ? dy_prev[k] + dh_frozen[k] : dy_prev[k];
-      gemm_nn<scalar_t>(h, b, g, w_hh, dg, dh, true);
-    } else if (mask) {
-      std::memcpy(dh, dh_frozen, sizeof(scalar_t) * B * H);
-      gemm_nn<scalar_t>(h, b, g, w_hh, dg, dh, true);
-    } else {
-      gemm_nn<scalar_t>(h, b, g, w_hh, dg, dh, false);
-    }
+    const scalar_t* dy_prev = t > 0 ? dy + (t - 1) * B * H : nullptr;
+    for (long k = 0; k < B * H; ++k) dh[k] = (dy_prev ? dy_prev[k] : 0) + (mask ? dh_frozen[k] : 0);
+    product(dg, dh, dh);
   }
 }
 
@@ -425,41 +485,30 @@ extern "C" {
 
 int lstmlib_native_version() { return 1; }
 
-void lstmlib_pointwise_f32(int variant, long B, long H, const float* pre, float* act, const float* c_prev, const float* h_prev,
-                           const float* peep, const std::uint8_t* mask_t, float* c_out, float* tanh_c, float* y_t) {
-  pointwise_step<float>(variant, B, H, pre, act, c_prev, h_prev, peep, mask_t, c_out, tanh_c, y_t);
-}
-
-void lstmlib_pointwise_f64(int variant, long B, long H, const double* pre, double* act, const double* c_prev, const double* h_prev,
-                           const double* peep, const std::uint8_t* mask_t, double* c_out, double* tanh_c,
-                           double* y_t) {
-  pointwise_step<double>(variant, B, H, pre, act, c_prev, h_prev, peep, mask_t, c_out, tanh_c, y_t);
-}
-
 void lstmlib_forward_f32(int variant, long T, long B, long H, const float* xw, const float* h_0, const float* c_0,
-                         const float* w_hh, const float* peep, const std::uint8_t* mask, int keep, int layout,
+                         const float* w_hh, const float* peep, const std::uint8_t* mask, int keep, int threads,
                          float* y, float* cs, float* acts, float* tanh_cs) {
-  forward<float>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, layout, y, cs, acts, tanh_cs);
+  forward<float>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, threads, y, cs, acts, tanh_cs);
 }
 
 void lstmlib_forward_f64(int variant, long T, long B, long H, const double* xw, const double* h_0,
                          const double* c_0, const double* w_hh, const double* peep, const std::uint8_t* mask,
-                         int keep, int layout, double* y, double* cs, double* acts, double* tanh_cs) {
-  forward<double>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, layout, y, cs, acts, tanh_cs);
+                         int keep, int threads, double* y, double* cs, double* acts, double* tanh_cs) {
+  forward<double>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, threads, y, cs, acts, tanh_cs);
 }
 
 void lstmlib_backward_f32(int variant, long T, long B, long H, const float* acts, const float* cs,
                           const float* tanh_cs, const float* peep, const float* dy, const float* dh_n,
-                          const float* dc_n, const float* w_hh, const std::uint8_t* mask, float* dgates, float* dh,
-                          float* dc) {
-  backward<float>(variant, T, B, H, acts, cs, tanh_cs, peep, dy, dh_n, dc_n, w_hh, mask, dgates, dh, dc);
+                          const float* dc_n, const float* w_hh, const std::uint8_t* mask, int threads,
+                          float* dgates, float* dh, float* dc) {
+  backward<float>(variant, T, B, H, acts, cs, tanh_cs, peep, dy, dh_n, dc_n, w_hh, mask, threads, dgates, dh, dc);
 }
 
 void lstmlib_backward_f64(int variant, long T, long B, long H, const double* acts, const double* cs,
                           const double* tanh_cs, const double* peep, const double* dy, const double* dh_n,
-                          const double* dc_n, const double* w_hh, const std::uint8_t* mask, double* dgates,
-                          double* dh, double* dc) {
-  backward<double>(variant, T, B, H, acts, cs, tanh_cs, peep, dy, dh_n, dc_n, w_hh, mask, dgates, dh, dc);
+                          const double* dc_n, const double* w_hh, const std::uint8_t* mask, int threads,
+                          double* dgates, double* dh, double* dc) {
+  backward<double>(variant, T, B, H, acts, cs, tanh_cs, peep, dy, dh_n, dc_n, w_hh, mask, threads, dgates, dh, dc);
 }
 
 }  // extern "C"
