@@ -226,7 +226,8 @@ def test_a_failing_onednn_probe_warns_once_and_the_plain_path_is_used(failure, m
             binary = staticmethod(lambda *args: real.binary(*args) + 1)
 
         monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise", Wrong())
-    module = lnn.RNN(8, 384)  # the LSTM family runs its loops in C++ (lstmlib.nn.native), the RNN through oneDNN
+    monkeypatch.setattr(native, "usable", lambda *tensors: False)  # the Python loops, whose products use oneDNN
+    module = lnn.LSTM(8, 192)
     x = torch.randn(3, 2, 8, generator=torch.Generator().manual_seed(0))
     (first, second), caught = _run_twice_recording_warnings(module, x)
     assert len(caught) == 1, [str(w.message) for w in caught]

@@ -1,4 +1,7 @@
-"""lstmlib.nn.native: the LSTM family's time loops in C++ against the Python loops they replace.
+"""lstmlib.nn.native: the recurrent time loops in C++ against the Python loops they replace.
+
+The LSTM, peephole LSTM and CIFG run forward and backward in C++; the GRU and the RNN their forward
+(their backward stays the Python loop, fed by the C++ forward's caches).
 
 Each module runs twice on the same weights and inputs, once with the fast paths on (the C++ loops)
 and once off (the Python loops of tensor operations), and every output, final state and gradient is
@@ -26,7 +29,8 @@ from lstmlib.nn import fast_paths, native
 pytestmark = pytest.mark.skipif(not native.usable(torch.zeros(1)),
                                 reason="the C++ loops could not be built here (lstmlib warned why)")
 
-KINDS = {"LSTM": lnn.LSTM, "PeepholeLSTM": lnn.PeepholeLSTM, "CoupledLSTM": lnn.CoupledLSTM}
+KINDS = {"LSTM": lnn.LSTM, "PeepholeLSTM": lnn.PeepholeLSTM, "CoupledLSTM": lnn.CoupledLSTM, "GRU": lnn.GRU,
+         "RNN": lnn.RNN, "RNN-relu": lambda *args, **kwargs: lnn.RNN(*args, nonlinearity="relu", **kwargs)}
 
 
 def _run(module, x, lengths, seed):
@@ -34,9 +38,9 @@ def _run(module, x, lengths, seed):
     gen = torch.Generator().manual_seed(seed)
     x = x.clone().requires_grad_(True)
     inp = pack_padded_sequence(x, lengths, enforce_sorted=False) if lengths is not None else x
-    output, (h_n, c_n) = module(inp)
+    output, final = module(inp)
     out = output.data if lengths is not None else output
-    outputs = [out, h_n, c_n]
+    outputs = [out, *(final if isinstance(final, tuple) else (final,))]
     loss = sum((o * torch.randn(o.shape, generator=gen, dtype=o.dtype)).sum() for o in outputs)
     return [o.detach() for o in outputs] + list(torch.autograd.grad(loss, [x, *module.parameters()]))
 

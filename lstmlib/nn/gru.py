@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import native
 from .fast_paths import StepMatmul, Tanh
 from .higher_order import (
     differentiable_backward_wanted,
@@ -119,6 +120,13 @@ def _gru_loop(
     return y, (acts if keep else None), ns, h_minus_ns
 
 
+def _run_gru_loop(xw, h_0, weight_hh, bias_hn, mask, keep):
+    """:func:`_gru_loop`, in C++ where :func:`lstmlib.nn.native.usable` allows: same arguments and results."""
+    if native.usable(xw, h_0, weight_hh, bias_hn, mask):
+        return native.gru_forward(xw, h_0, weight_hh, bias_hn, mask, keep)
+    return _gru_loop(xw, h_0, weight_hh, bias_hn, mask, keep)
+
+
 # The backward keeps the gradients of the four pre-activations of a step side by side in the
 # order [a_hn, a_r, a_z, a_n] (a_n = xw_n + r a_hn): the first three blocks are what multiplies
 # W_hh (its rows permuted to match), the last three are dL/dxw in xw's order: both are views.
@@ -150,7 +158,7 @@ class GRUSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(xw, h_0, weight_hh, bias_hn, mask):  # type: ignore[override]
-        y, acts, ns, h_minus_ns = _gru_loop(xw, h_0, weight_hh, bias_hn, mask, keep=True)
+        y, acts, ns, h_minus_ns = _run_gru_loop(xw, h_0, weight_hh, bias_hn, mask, keep=True)
         return y, y[-1].clone(), acts, ns, h_minus_ns
 
     @staticmethod
@@ -227,7 +235,7 @@ def gru_sequence(
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
         return GRUSequence.apply(xw, h_0, weight_hh, bias_hn, mask)[:2]
     with torch.no_grad():
-        y = _gru_loop(xw, h_0, weight_hh, bias_hn, mask, keep=False)[0]
+        y = _run_gru_loop(xw, h_0, weight_hh, bias_hn, mask, keep=False)[0]
         return y, y[-1]
 
 

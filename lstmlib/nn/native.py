@@ -1,4 +1,8 @@
-"""The LSTM family's time loops in C++: a fast path of :mod:`lstmlib.nn.fast_paths`, behind its switch.
+"""The recurrent time loops in C++: a fast path of :mod:`lstmlib.nn.fast_paths`, behind its switch.
+
+The LSTM, the peephole LSTM and the CIFG run forward and backward here; the GRU
+and the plain RNN their forward (their backward stays the Python loop, fed by the
+caches the forward fills).
 
 Why: a Python time loop issues about ten tensor operations per step, and each
 costs several microseconds of interpreter and dispatcher time before any
@@ -41,9 +45,12 @@ import torch
 
 from . import fast_paths
 
-__all__ = ["LSTM", "PEEPHOLE", "COUPLED", "backward", "build", "forward", "library_path", "usable"]
+__all__ = [
+    "COUPLED", "GRU", "LSTM", "PEEPHOLE", "RNN_RELU", "RNN_TANH",
+    "backward", "build", "forward", "gru_forward", "library_path", "rnn_forward", "usable",
+]
 
-LSTM, PEEPHOLE, COUPLED = 0, 1, 2  # the variants of native_loops.cpp's forward
+LSTM, PEEPHOLE, COUPLED, RNN_TANH, RNN_RELU, GRU = range(6)  # the variants of native_loops.cpp's forward
 _GATE_BLOCKS = {LSTM: 4, PEEPHOLE: 4, COUPLED: 3}
 _ACT_BLOCKS = {LSTM: 4, PEEPHOLE: 5, COUPLED: 3}  # the peephole LSTM keeps tanh(c_t) as a 5th block
 
@@ -109,8 +116,10 @@ def _works() -> bool:
     forward and backward through time, with a mask that freezes some sequences early."""
     _load()
     from .coupled import _coupled_loop, coupled_gates_backward
+    from .gru import _gru_loop
     from .lstm import _lstm_loop, lstm_gates_backward
     from .peephole import _peephole_loop, peephole_gates_backward
+    from .rnn import _rnn_loop
 
     T, B, H = 3, 2, 3
     base = torch.arange(T * B * 4 * H, dtype=torch.float64).view(T, B, 4 * H).div(17).sin()
@@ -134,6 +143,11 @@ def _works() -> bool:
             fast = forward(PEEPHOLE, xw, h_0, c_0, w, peep, m, True)
             pairs += [(plain, fast), (peephole_gates_backward(*plain[2:], *grads, w, peep, m),
                                       backward(PEEPHOLE, *fast[2:], None, peep, *grads, w, m))]
+            xw1, w1 = xw[..., :H].contiguous(), w[:H].contiguous()
+            for act in ("tanh", "relu"):
+                pairs.append(((_rnn_loop(xw1, h_0, w1, m, act),), (rnn_forward(xw1, h_0, w1, m, act),)))
+            for bias_hn in (None, peep[0]):
+                pairs.append((_gru_loop(xw3, h_0, w3, bias_hn, m, True), gru_forward(xw3, h_0, w3, bias_hn, m, True)))
             for want, got in pairs:
                 if not all(torch.allclose(a, b, rtol=0, atol=tolerance) for a, b in zip(want, got)):
                     return False
@@ -201,6 +215,50 @@ def forward(
         int(keep), torch.get_num_threads(), _ptr(y), _ptr(cs), _ptr(acts), _ptr(tanh_cs))
     outputs = (y, cs[-1], acts, cs)
     return outputs if variant == PEEPHOLE else outputs + (tanh_cs,)
+
+
+def _forward_call(dtype, *args) -> None:
+    lib = _load()
+    run = lib.lstmlib_forward_f32 if dtype == torch.float32 else lib.lstmlib_forward_f64
+    run(*(_ptr(a) if isinstance(a, torch.Tensor) or a is None else a for a in args))
+
+
+def rnn_forward(
+    xw: torch.Tensor, h_0: torch.Tensor, weight_hh: torch.Tensor, mask: torch.Tensor | None, nonlinearity: str
+) -> torch.Tensor:
+    """:func:`lstmlib.nn.rnn._rnn_loop` in C++: ``xw: (T, B, H)``, ``h_0: (B, H)``, ``weight_hh: (H, H)``,
+    ``mask: (T, B, 1)`` or None, ``nonlinearity`` 'tanh' or 'relu' -> ``y: (T, B, H)``."""
+    T, B, H = xw.shape
+    xw, h_0, weight_hh = (t.contiguous() for t in (xw, h_0, weight_hh))
+    mask_bytes = mask.reshape(T, B).contiguous() if mask is not None else None
+    y = torch.empty_like(xw)
+    variant = RNN_RELU if nonlinearity == "relu" else RNN_TANH
+    _forward_call(xw.dtype, variant, T, B, H, xw, h_0, None, weight_hh, None, mask_bytes, 0,
+                  torch.get_num_threads(), y, None, None, None)
+    return y
+
+
+def gru_forward(
+    xw: torch.Tensor,
+    h_0: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias_hn: torch.Tensor | None,
+    mask: torch.Tensor | None,
+    keep: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    """:func:`lstmlib.nn.gru._gru_loop` in C++, same arguments and results: ``y: (T, B, H)``, and the caches
+    ``acts: (T, B, 3H)`` = [r, z, a_hn] (None without ``keep``), ``ns`` and ``h_{t-1} - n_t``: ``(n, B, H)``."""
+    T, B, G = xw.shape
+    H = G // 3
+    n = T if keep else 1
+    xw, h_0, weight_hh = (t.contiguous() for t in (xw, h_0, weight_hh))
+    bias_hn = bias_hn.contiguous() if bias_hn is not None else None
+    mask_bytes = mask.reshape(T, B).contiguous() if mask is not None else None
+    y, acts = xw.new_empty((T, B, H)), xw.new_empty((n, B, G))
+    ns, h_minus_ns = xw.new_empty((n, B, H)), xw.new_empty((n, B, H))
+    _forward_call(xw.dtype, GRU, T, B, H, xw, h_0, None, weight_hh, bias_hn, mask_bytes, int(keep),
+                  torch.get_num_threads(), y, ns, acts, h_minus_ns)
+    return y, (acts if keep else None), ns, h_minus_ns
 
 
 def backward(

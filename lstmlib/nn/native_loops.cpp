@@ -31,7 +31,7 @@
 
 namespace {
 
-enum Variant { LSTM = 0, PEEPHOLE = 1, COUPLED = 2 };
+enum Variant { LSTM = 0, PEEPHOLE = 1, COUPLED = 2, RNN_TANH = 3, RNN_RELU = 4, GRU = 5 };
 
 // ---- elementwise functions --------------------------------------------------------------------
 
@@ -379,6 +379,82 @@ void forward(int variant, long T, long B, long H, const scalar_t* xw, const scal
   if (!keep) std::memcpy(cs, scratch + ((T - 1) % 2) * B * H, sizeof(scalar_t) * B * H);  // c_T
 }
 
+// ---- the plain RNN and the GRU: forward only (their hand-written backward stays in Python) ------
+
+// h_t = act(xw_t + h_{t-1} W_hh^T), act tanh or relu; xw (T, B, H) -> y (T, B, H)
+template <typename scalar_t>
+void rnn_forward(bool relu, long T, long B, long H, const scalar_t* xw, const scalar_t* h_0, const scalar_t* w_hh,
+                 const std::uint8_t* mask, int threads, scalar_t* y) {
+  const StepProduct<scalar_t> product(w_hh, H, H, B, true, threads);
+  std::vector<scalar_t> pre_rows(B * H);
+  scalar_t* pre = pre_rows.data();
+  const scalar_t* h_prev = h_0;
+  for (long t = 0; t < T; ++t) {
+    scalar_t* y_t = y + t * B * H;
+    product(h_prev, xw + t * B * H, pre);
+    for (long b = 0; b < B; ++b) {
+      const bool live = mask == nullptr || mask[t * B + b];
+      const scalar_t* p = pre + b * H;
+      const scalar_t* hp = h_prev + b * H;
+      scalar_t* yo = y_t + b * H;
+      if (!live) {
+        std::memcpy(yo, hp, sizeof(scalar_t) * H);  // frozen past the sequence's end
+      } else if (relu) {
+        for (long j = 0; j < H; ++j) yo[j] = p[j] > 0 ? p[j] : scalar_t(0);
+      } else {
+        for (long j = 0; j < H; ++j) yo[j] = tanh_(p[j]);
+      }
+    }
+    h_prev = y_t;
+  }
+}
+
+// One GRU row: a = [a_r, a_z, a_hn] (a_hn = W_hn h + b_hn) becomes [r, z, a_hn]; n = tanh(xn + r a_hn);
+// h_t = n + z (h_{t-1} - n), or h_{t-1} for a frozen row
+template <bool LIVE, typename scalar_t>
+void gru_row(long H, scalar_t* __restrict a, const scalar_t* __restrict xn, const scalar_t* __restrict hp,
+             scalar_t* __restrict n_out, scalar_t* __restrict hmn_out, scalar_t* __restrict yo) {
+  for (long j = 0; j < H; ++j) {
+    const scalar_t r = sigmoid(a[j]), z = sigmoid(a[H + j]);
+    const scalar_t n = tanh_(xn[j] + r * a[2 * H + j]);
+    const scalar_t hmn = hp[j] - n;
+    a[j] = r, a[H + j] = z;
+    n_out[j] = n, hmn_out[j] = hmn;
+    yo[j] = LIVE ? n + z * hmn : hp[j];
+  }
+}
+
+// The loop of lstmlib.nn.gru._gru_loop: xw (T, B, 3H) = x W_ih^T + b_ih + [b_hr, b_hz, 0], b_hn (H) or null;
+// y (T, B, H); the caches acts (n, B, 3H) = [r, z, a_hn], ns and h_{t-1} - n_t (n, B, H), n = T or 1
+template <typename scalar_t>
+void gru_forward(long T, long B, long H, const scalar_t* xw, const scalar_t* h_0, const scalar_t* w_hh,
+                 const scalar_t* b_hn, const std::uint8_t* mask, bool keep, int threads, scalar_t* y, scalar_t* acts,
+                 scalar_t* ns, scalar_t* hmns) {
+  const long G = 3 * H;
+  const StepProduct<scalar_t> product(w_hh, G, H, B, true, threads);
+  const scalar_t* h_prev = h_0;
+  for (long t = 0; t < T; ++t) {
+    const long s = keep ? t : 0;
+    scalar_t* a = acts + s * B * G;
+    for (long b = 0; b < B; ++b) {  // [xw_r, xw_z, b_hn], then += h_{t-1} W_hh^T
+      std::memcpy(a + b * G, xw + (t * B + b) * G, sizeof(scalar_t) * 2 * H);
+      for (long j = 0; j < H; ++j) a[b * G + 2 * H + j] = b_hn ? b_hn[j] : scalar_t(0);
+    }
+    product(h_prev, a, a);
+    for (long b = 0; b < B; ++b) {
+      const bool live = mask == nullptr || mask[t * B + b];
+      scalar_t* row = a + b * G;
+      const scalar_t* xn = xw + (t * B + b) * G + 2 * H;
+      const scalar_t* hp = h_prev + b * H;
+      scalar_t* n = ns + (s * B + b) * H;
+      scalar_t* hmn = hmns + (s * B + b) * H;
+      scalar_t* yo = y + (t * B + b) * H;
+      live ? gru_row<true>(H, row, xn, hp, n, hmn, yo) : gru_row<false>(H, row, xn, hp, n, hmn, yo);
+    }
+    h_prev = y + t * B * H;
+  }
+}
+
 // ---- backward through time --------------------------------------------------------------------
 
 // One live batch row of one step, the local derivatives computed on the fly from the forward's caches:
@@ -479,6 +555,21 @@ void backward(int variant, long T, long B, long H, const scalar_t* acts, const s
   }
 }
 
+// The exported forward's arguments by variant: the LSTM family as forward(); the RNN uses xw, h_0, w_hh,
+// mask and y; the GRU passes b_hn as `peep` and its caches ns, h_{t-1} - n_t as `cs`, `tanh_cs`.
+template <typename scalar_t>
+void dispatch_forward(int variant, long T, long B, long H, const scalar_t* xw, const scalar_t* h_0,
+                      const scalar_t* c_0, const scalar_t* w_hh, const scalar_t* peep, const std::uint8_t* mask,
+                      int keep, int threads, scalar_t* y, scalar_t* cs, scalar_t* acts, scalar_t* tanh_cs) {
+  if (variant == RNN_TANH || variant == RNN_RELU) {
+    rnn_forward<scalar_t>(variant == RNN_RELU, T, B, H, xw, h_0, w_hh, mask, threads, y);
+  } else if (variant == GRU) {
+    gru_forward<scalar_t>(T, B, H, xw, h_0, w_hh, peep, mask, keep, threads, y, acts, cs, tanh_cs);
+  } else {
+    forward<scalar_t>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, threads, y, cs, acts, tanh_cs);
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -488,13 +579,13 @@ int lstmlib_native_version() { return 1; }
 void lstmlib_forward_f32(int variant, long T, long B, long H, const float* xw, const float* h_0, const float* c_0,
                          const float* w_hh, const float* peep, const std::uint8_t* mask, int keep, int threads,
                          float* y, float* cs, float* acts, float* tanh_cs) {
-  forward<float>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, threads, y, cs, acts, tanh_cs);
+  dispatch_forward<float>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, threads, y, cs, acts, tanh_cs);
 }
 
 void lstmlib_forward_f64(int variant, long T, long B, long H, const double* xw, const double* h_0,
                          const double* c_0, const double* w_hh, const double* peep, const std::uint8_t* mask,
                          int keep, int threads, double* y, double* cs, double* acts, double* tanh_cs) {
-  forward<double>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, threads, y, cs, acts, tanh_cs);
+  dispatch_forward<double>(variant, T, B, H, xw, h_0, c_0, w_hh, peep, mask, keep, threads, y, cs, acts, tanh_cs);
 }
 
 void lstmlib_backward_f32(int variant, long T, long B, long H, const float* acts, const float* cs,

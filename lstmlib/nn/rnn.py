@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .. import _checks
+from . import native
 from .fast_paths import StepMatmul, Tanh
 from .higher_order import (
     differentiable_backward_wanted,
@@ -71,6 +72,13 @@ def _rnn_loop(
     return y
 
 
+def _run_rnn_loop(xw, h_0, weight_hh, mask, nonlinearity):
+    """:func:`_rnn_loop`, in C++ where :func:`lstmlib.nn.native.usable` allows: same arguments and result."""
+    if native.usable(xw, h_0, weight_hh, mask):
+        return native.rnn_forward(xw, h_0, weight_hh, mask, nonlinearity)
+    return _rnn_loop(xw, h_0, weight_hh, mask, nonlinearity)
+
+
 def rnn_sequence_by_autograd(xw, h_0, weight_hh, mask, nonlinearity):
     """:class:`RNNSequence`'s outputs ``(y, h_n)`` with differentiable operations only."""
 
@@ -92,7 +100,7 @@ class RNNSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(xw, h_0, weight_hh, mask, nonlinearity):  # type: ignore[override]
-        y = _rnn_loop(xw, h_0, weight_hh, mask, nonlinearity)
+        y = _run_rnn_loop(xw, h_0, weight_hh, mask, nonlinearity)
         return y, y[-1].clone()
 
     @staticmethod
@@ -149,7 +157,7 @@ def rnn_sequence(
     if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h_0, weight_hh)):
         return RNNSequence.apply(xw, h_0, weight_hh, mask, nonlinearity)
     with torch.no_grad():
-        y = _rnn_loop(xw, h_0, weight_hh, mask, nonlinearity)
+        y = _run_rnn_loop(xw, h_0, weight_hh, mask, nonlinearity)
         return y, y[-1]
 
 
