@@ -87,6 +87,18 @@ struct VecOf<double> {
   using narrow = Vec4d;
 };
 
+// body(i) for i in [0, n): split over `team` OpenMP threads when team > 1, else a plain loop (entering an
+// OpenMP region costs about half a microsecond even on one thread: more than a small step's arithmetic)
+template <typename F>
+inline void parallel_for(long n, int team, const F& body) {
+  if (team > 1) {
+#pragma omp parallel for num_threads(team) schedule(static)
+    for (long i = 0; i < n; ++i) body(i);
+  } else {
+    for (long i = 0; i < n; ++i) body(i);
+  }
+}
+
 constexpr int MR = 8;  // rows of C per block
 
 template <typename scalar_t>
@@ -136,46 +148,54 @@ inline void block(long K, const scalar_t* __restrict a, long lda, const scalar_t
   }
 }
 
-// C (B, N, rows ldc apart) = C0 (rows ldc0 apart; may be C) + A (B, K, rows lda apart) M, M packed;
-// the panels split over `threads` threads
+// Panel p's columns of C (B, N, rows ldc apart) = C0 (rows ldc0 apart; may be C) + A (B, K, rows lda apart) M
+template <typename scalar_t>
+void panel_columns(const Panels<scalar_t>& m, long p, long B, const scalar_t* a, long lda, const scalar_t* c0,
+                   long ldc0, scalar_t* c, long ldc) {
+  constexpr int NR = Panels<scalar_t>::NR;
+  const long K = m.K, N = m.N;
+  const scalar_t* panel = m.data.data() + p * K * NR;
+  const long width = N - p * NR < NR ? N - p * NR : NR;
+  scalar_t tile[MR * NR];  // the last panel's partial columns go through a full-width tile
+  for (long b = 0; b < B; b += MR) {
+    const long rows = B - b < MR ? B - b : MR;
+    scalar_t* cb = c + b * ldc + p * NR;
+    const scalar_t* source = c0 + b * ldc0 + p * NR;
+    scalar_t* target = cb;
+    long ld = ldc, ld0 = ldc0;
+    if (width < NR) {
+      for (long r = 0; r < rows; ++r)
+        for (long j = 0; j < NR; ++j) tile[r * NR + j] = j < width ? source[r * ldc0 + j] : scalar_t(0);
+      source = target = tile, ld = ld0 = NR;
+    }
+    const scalar_t* ab = a + b * lda;
+    switch (rows) {
+      case 8: block<8>(K, ab, lda, panel, source, ld0, target, ld); break;
+      case 7: block<7>(K, ab, lda, panel, source, ld0, target, ld); break;
+      case 6: block<6>(K, ab, lda, panel, source, ld0, target, ld); break;
+      case 5: block<5>(K, ab, lda, panel, source, ld0, target, ld); break;
+      case 4: block<4>(K, ab, lda, panel, source, ld0, target, ld); break;
+      case 3: block<3>(K, ab, lda, panel, source, ld0, target, ld); break;
+      case 2: block<2>(K, ab, lda, panel, source, ld0, target, ld); break;
+      default: block<1>(K, ab, lda, panel, source, ld0, target, ld); break;
+    }
+    if (width < NR)
+      for (long r = 0; r < rows; ++r)
+        for (long j = 0; j < width; ++j) cb[r * ldc + j] = tile[r * NR + j];
+  }
+}
+
+// C = C0 + A M (as panel_columns, every panel), the panels split over `threads` threads
 template <typename scalar_t>
 void panel_product(const Panels<scalar_t>& m, long B, const scalar_t* a, long lda, const scalar_t* c0, long ldc0,
                    scalar_t* c, long ldc, int threads) {
-  constexpr int NR = Panels<scalar_t>::NR;
-  const long K = m.K, N = m.N;
   // threads only where the work outweighs waking them (about 0.5 M multiply-adds)
-  const int team = B * N * K >= (1L << 19) ? threads : 1;
-#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
-  for (long p = 0; p < m.count; ++p) {
-    const scalar_t* panel = m.data.data() + p * K * NR;
-    const long width = N - p * NR < NR ? N - p * NR : NR;
-    scalar_t tile[MR * NR];  // the last panel's partial columns go through a full-width tile
-    for (long b = 0; b < B; b += MR) {
-      const long rows = B - b < MR ? B - b : MR;
-      scalar_t* cb = c + b * ldc + p * NR;
-      const scalar_t* source = c0 + b * ldc0 + p * NR;
-      scalar_t* target = cb;
-      long ld = ldc, ld0 = ldc0;
-      if (width < NR) {
-        for (long r = 0; r < rows; ++r)
-          for (long j = 0; j < NR; ++j) tile[r * NR + j] = j < width ? source[r * ldc0 + j] : scalar_t(0);
-        source = target = tile, ld = ld0 = NR;
-      }
-      const scalar_t* ab = a + b * lda;
-      switch (rows) {
-        case 8: block<8>(K, ab, lda, panel, source, ld0, target, ld); break;
-        case 7: block<7>(K, ab, lda, panel, source, ld0, target, ld); break;
-        case 6: block<6>(K, ab, lda, panel, source, ld0, target, ld); break;
-        case 5: block<5>(K, ab, lda, panel, source, ld0, target, ld); break;
-        case 4: block<4>(K, ab, lda, panel, source, ld0, target, ld); break;
-        case 3: block<3>(K, ab, lda, panel, source, ld0, target, ld); break;
-        case 2: block<2>(K, ab, lda, panel, source, ld0, target, ld); break;
-        default: block<1>(K, ab, lda, panel, source, ld0, target, ld); break;
-      }
-      if (width < NR)
-        for (long r = 0; r < rows; ++r)
-          for (long j = 0; j < width; ++j) cb[r * ldc + j] = tile[r * NR + j];
-    }
+  const int team = B * m.N * m.K >= (1L << 19) ? threads : 1;
+  if (team > 1) {
+#pragma omp parallel for num_threads(team) schedule(static)
+    for (long p = 0; p < m.count; ++p) panel_columns(m, p, B, a, lda, c0, ldc0, c, ldc);
+  } else {
+    for (long p = 0; p < m.count; ++p) panel_columns(m, p, B, a, lda, c0, ldc0, c, ldc);
   }
 }
 
@@ -240,31 +260,45 @@ void gemv(bool rows, long G, long H, const scalar_t* W, const scalar_t* x, scala
   const long n = rows ? G : H;
   const int team = G * H >= (1L << 16) ? threads : 1;
   const long chunk = ((n + team - 1) / team + 63) / 64 * 64;
-#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
-  for (long start = 0; start < n; start += chunk) {
-    const long end = start + chunk < n ? start + chunk : n;
+  parallel_for((n + chunk - 1) / chunk, team, [&](long i) {
+    const long start = i * chunk, end = start + chunk < n ? start + chunk : n;
     rows ? gemv_rows_range<scalar_t>(start, end, H, W, x, y) : gemv_cols_range<scalar_t>(start, end, G, H, W, x, y);
-  }
+  });
 }
 
 // The product of one step with the recurrent weight W (G, H), set up once per sequence:
 // forward (transposed = true): C (B, G) += A (B, H) W^T;  backward: C (B, H) += A (B, G) W.
 template <typename scalar_t>
 struct StepProduct {
+  // Below this H a forward matrix-vector product runs faster on a copy of W^T (no horizontal sums of
+  // vector lanes; B = 1, one thread, per step: H=16 0.33 -> 0.2 us, H=64 1.45 -> 0.6 us); the copy
+  // costs G H per sequence, which above it eats the gain.
+  static constexpr long kTransposedCopyMaxH = 128;
   long G, H, B;
   bool transposed;
   int threads;
   const scalar_t* w;
   Panels<scalar_t> panels;
+  std::vector<scalar_t> w_t;  // W^T (H, G), for B = 1 forward products of small H
   StepProduct(const scalar_t* w_, long G_, long H_, long B_, bool transposed_, int threads_)
       : G(G_), H(H_), B(B_), transposed(transposed_), threads(threads_), w(w_),
-        panels(w_, B_ == 1 ? 0 : (transposed_ ? H_ : G_), B_ == 1 ? 0 : (transposed_ ? G_ : H_), H_, transposed_) {}
+        panels(w_, B_ == 1 ? 0 : (transposed_ ? H_ : G_), B_ == 1 ? 0 : (transposed_ ? G_ : H_), H_, transposed_) {
+    if (B == 1 && transposed && H <= kTransposedCopyMaxH) {
+      w_t.resize(static_cast<size_t>(G) * H);
+      for (long g = 0; g < G; ++g)
+        for (long k = 0; k < H; ++k) w_t[k * G + g] = w[g * H + k];
+    }
+  }
   // c = c0 + a W^T (forward) or c0 + a W (backward); c0 may be c
   void operator()(const scalar_t* a, const scalar_t* c0, scalar_t* c) const {
     const long n = transposed ? G : H;
     if (B == 1) {
       if (c0 != c) std::memcpy(c, c0, sizeof(scalar_t) * n);
-      gemv<scalar_t>(transposed, G, H, w, a, c, threads);
+      if (!w_t.empty()) {
+        gemv<scalar_t>(false, H, G, w_t.data(), a, c, threads);  // c += (W^T)^T a, column form
+      } else {
+        gemv<scalar_t>(transposed, G, H, w, a, c, threads);
+      }
     } else {
       panel_product(panels, B, a, transposed ? H : G, c0, n, c, n, threads);
     }
@@ -329,8 +363,7 @@ void pointwise_step(int variant, long B, long H, const scalar_t* pre, scalar_t* 
   const scalar_t* w_cf = peep ? peep + H : nullptr;
   const scalar_t* w_co = peep ? peep + 2 * H : nullptr;
   const int team = B * H >= 4096 ? threads : 1;  // rows split over threads where there is enough work
-#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
-  for (long b = 0; b < B; ++b) {
+  parallel_for(B, team, [&](long b) {
     const scalar_t* p = pre + b * K * H;
     scalar_t* r = act + b * A * H;
     const scalar_t* cp = c_prev + b * H;
@@ -347,7 +380,7 @@ void pointwise_step(int variant, long B, long H, const scalar_t* pre, scalar_t* 
     } else {
       live ? coupled_row<true>(H, p, r, cp, hp, co, tc, yo) : coupled_row<false>(H, p, r, cp, hp, co, tc, yo);
     }
-  }
+  });
 }
 
 template <typename scalar_t>
