@@ -101,7 +101,9 @@ def time_pair(step_a, step_b, device: str, rounds: int, warmup: int = 3) -> tupl
 OP_KINDS = {
     "matrix products": ("mm", "addmm", "addmm_", "bmm", "matmul", "linear", "baddbmm", "_mkldnn_matmul",
                         "_linear_pointwise"),
-    "fused RNN kernel": ("mkldnn_rnn", "mkldnn_rnn_layer", "mkldnn_rnn_layer_backward", "_thnn_fused_lstm_cell"),
+    # oneDNN's (torch.nn.LSTM on CPU) and ours (lstmlib.nn.native's C++ loops, recorded as lstmlib::native_*)
+    "fused RNN kernel": ("mkldnn_rnn", "mkldnn_rnn_layer", "mkldnn_rnn_layer_backward", "_thnn_fused_lstm_cell",
+                         "native_forward", "native_backward"),
     "pointwise": ("sigmoid", "sigmoid_", "tanh", "tanh_", "mul", "mul_", "add", "add_", "sub", "sub_", "addcmul",
                   "addcmul_", "sigmoid_backward", "tanh_backward", "div", "div_", "neg", "rsub", "where", "sum"),
 }
@@ -112,12 +114,12 @@ OUTSIDE = "outside operations"
 def op_kind(name: str) -> str | None:
     """The kind (a key of :data:`OP_KINDS`, or "memory and other") of the profiler event ``name``.
 
-    ATen (``aten::``) and oneDNN (``mkldnn::``) operations have a kind; other
-    events (an autograd Function's own record, the engine's bookkeeping) give
-    None: their time is their children's.
+    ATen (``aten::``) and oneDNN (``mkldnn::``) operations and lstmlib's C++
+    loops (``lstmlib::``) have a kind; other events (an autograd Function's own
+    record, the engine's bookkeeping) give None: their time is their children's.
     """
     prefix, _, op = name.partition("::")
-    if prefix not in ("aten", "mkldnn") or not op:
+    if prefix not in ("aten", "mkldnn", "lstmlib") or not op:
         return None
     for kind, ops in OP_KINDS.items():
         if op in ops:

@@ -41,20 +41,26 @@ def test_op_kind_sorts_aten_operations_and_skips_other_records():
     assert op_kind("aten::copy_") == "memory and other" and op_kind("LSTMSequenceBackward") is None
     assert op_kind("mkldnn::_linear_pointwise") == "matrix products"  # the oneDNN step product (H >= 182)
     assert op_kind("aten::sigmoid_") == "pointwise"
+    assert op_kind("lstmlib::native_forward") == op_kind("lstmlib::native_backward") == "fused RNN kernel"
 
 
-def test_profile_by_kind_splits_the_wall_time_and_sees_torchs_fused_kernel(capfd):
+def test_profile_by_kind_splits_the_wall_time_and_sees_the_fused_loops(capfd):
     import lstmlib.nn
     from lstmlib.benchmarking import OUTSIDE, profile_by_kind
+    from lstmlib.nn import fast_paths, native
 
     torch.manual_seed(0)
     x = torch.randn(6, 2, 4)
     ours, theirs = lstmlib.nn.LSTM(4, 5), torch.nn.LSTM(4, 5)
-    mine = profile_by_kind(make_step(ours, x, backward=True), repeats=2, warmup=1)
+    with fast_paths.disabled():  # the Python loops: each step's operations, one by one
+        mine = profile_by_kind(make_step(ours, x, backward=True), repeats=2, warmup=1)
     split = mine.seconds
     assert split["matrix products"] > 0 and split["pointwise"] > 0 and split["fused RNN kernel"] == 0
     assert abs(sum(split.values()) - mine.wall) < 1e-9 or split[OUTSIDE] == 0
     torchs = profile_by_kind(make_step(theirs, x, backward=True), repeats=2, warmup=1)
     assert torchs.seconds["fused RNN kernel"] > 0 and torchs.seconds["matrix products"] == 0
     assert mine.calls > 6 * torchs.calls  # ours issues each step's operations; torch's kernel loops inside
+    if native.usable(x):  # the C++ loops: one record per layer and pass, filed with torch's fused kernel
+        fused = profile_by_kind(make_step(ours, x, backward=True), repeats=2, warmup=1)
+        assert fused.seconds["fused RNN kernel"] > 0 and fused.calls < mine.calls / 3
     assert "profiler_start" not in capfd.readouterr().err  # the profiler's log lines are silenced

@@ -9,8 +9,9 @@ PyTorch versions:
 * :class:`Tanh`       -- ``tanh(a) = 2 sigmoid(2a) - 1`` on CPU in float32;
 * :func:`conv2d_input_grads` -- ConvLSTM's input-convolution gradients in one
   call of ``torch.ops.aten.convolution_backward``;
-* :mod:`lstmlib.nn.native` -- the LSTM, peephole LSTM and CIFG time loops
-  (forward and backward) in C++, compiled on first use.
+* :mod:`lstmlib.nn.native` -- the time loops in C++, compiled on first use:
+  the LSTM's, peephole LSTM's and CIFG's forward and backward, the GRU's and
+  the RNN's forward.
 
 The environment variable ``LSTMLIB_FAST_PATHS=0`` (read at import) turns every
 one of them off, and they always step aside while ``torch.compile``,

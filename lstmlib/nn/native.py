@@ -106,7 +106,7 @@ def _load() -> ctypes.CDLL:
             getattr(lib, f"lstmlib_forward_{suffix}").argtypes = [ctypes.c_int, n, n, n] + [p] * 6 + [
                 ctypes.c_int, ctypes.c_int] + [p] * 4
             getattr(lib, f"lstmlib_backward_{suffix}").argtypes = [ctypes.c_int, n, n, n] + [p] * 9 + [
-                ctypes.c_int] + [p] * 3
+                ctypes.c_int] + [p] * 4
         _library = lib
     return _library
 
@@ -141,8 +141,12 @@ def _works() -> bool:
                                       backward(COUPLED, *fast[2:], None, *grads, w3, m))]
             plain = _peephole_loop(xw, h_0, c_0, w, peep, m, True)
             fast = forward(PEEPHOLE, xw, h_0, c_0, w, peep, m, True)
-            pairs += [(plain, fast), (peephole_gates_backward(*plain[2:], *grads, w, peep, m),
-                                      backward(PEEPHOLE, *fast[2:], None, peep, *grads, w, m))]
+            want = peephole_gates_backward(*plain[2:], *grads, w, peep, m)
+            got = backward(PEEPHOLE, *fast[2:], None, peep, *grads, w, m)
+            da = want[0].view(T, B, 4, H)
+            dpeep = torch.stack([(da[:, :, 0] * plain[3][:-1]).sum((0, 1)), (da[:, :, 1] * plain[3][:-1]).sum((0, 1)),
+                                 (da[:, :, 3] * plain[3][1:]).sum((0, 1))])
+            pairs += [(plain, fast), ((*want, dpeep), got)]
             xw1, w1 = xw[..., :H].contiguous(), w[:H].contiguous()
             for act in ("tanh", "relu"):
                 pairs.append(((_rnn_loop(xw1, h_0, w1, m, act),), (rnn_forward(xw1, h_0, w1, m, act),)))
@@ -179,6 +183,16 @@ def _ptr(t: torch.Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
+def _call(name: str, function, *args) -> None:
+    """``function(*args)``; while PyTorch's profiler records, inside a record named ``lstmlib::name`` (so that
+    profiles show the C++ loop as the one call it is; off the profiler that costs nothing)."""
+    if torch.autograd._profiler_enabled():
+        with torch.profiler.record_function(f"lstmlib::{name}"):
+            function(*args)
+    else:
+        function(*args)
+
+
 def forward(
     variant: int,
     xw: torch.Tensor,
@@ -211,8 +225,8 @@ def forward(
     acts = xw.new_empty((n, B, A, H))
     tanh_cs = xw.new_empty((n, B, H)) if variant != PEEPHOLE else None
     run = lib.lstmlib_forward_f32 if xw.dtype == torch.float32 else lib.lstmlib_forward_f64
-    run(variant, T, B, H, _ptr(xw), _ptr(h_0), _ptr(c_0), _ptr(weight_hh), _ptr(peep), _ptr(mask_bytes),
-        int(keep), torch.get_num_threads(), _ptr(y), _ptr(cs), _ptr(acts), _ptr(tanh_cs))
+    _call("native_forward", run, variant, T, B, H, _ptr(xw), _ptr(h_0), _ptr(c_0), _ptr(weight_hh), _ptr(peep),
+          _ptr(mask_bytes), int(keep), torch.get_num_threads(), _ptr(y), _ptr(cs), _ptr(acts), _ptr(tanh_cs))
     outputs = (y, cs[-1], acts, cs)
     return outputs if variant == PEEPHOLE else outputs + (tanh_cs,)
 
@@ -220,7 +234,7 @@ def forward(
 def _forward_call(dtype, *args) -> None:
     lib = _load()
     run = lib.lstmlib_forward_f32 if dtype == torch.float32 else lib.lstmlib_forward_f64
-    run(*(_ptr(a) if isinstance(a, torch.Tensor) or a is None else a for a in args))
+    _call("native_forward", run, *(_ptr(a) if isinstance(a, torch.Tensor) or a is None else a for a in args))
 
 
 def rnn_forward(
@@ -278,7 +292,8 @@ def backward(
     ``acts: (T, B, A, H)``, ``cs: (T+1, B, H)``, ``tanh_cs: (T, B, H)`` (None for the peephole LSTM),
     ``dy: (T, B, H)``, ``dh_n, dc_n: (B, H)``, ``weight_hh: (K H, H)``, ``mask: (T, B, 1)`` or None.
     Returns ``dgates: (T, B, K H)`` = dL/da at every step, and dL/dh_0, dL/dc_0 ``(B, H)``: what
-    :func:`lstmlib.nn.lstm.lstm_gates_backward` (and its peephole and CIFG twins) return.
+    :func:`lstmlib.nn.lstm.lstm_gates_backward` (and its peephole and CIFG twins) return; for the peephole
+    LSTM also the peepholes' gradients ``(3, H)`` (dL/dw_ci, dL/dw_cf, dL/dw_co), summed in the same loop.
     """
     lib = _load()
     T, B, _, H = acts.shape
@@ -289,7 +304,9 @@ def backward(
     mask_bytes = mask.reshape(T, B).contiguous() if mask is not None else None
     dgates = acts.new_empty((T, B, K * H))
     dh, dc = dh_n.new_empty((B, H)), dh_n.new_empty((B, H))
+    dpeep = acts.new_empty((3, H)) if variant == PEEPHOLE else None
     run = lib.lstmlib_backward_f32 if acts.dtype == torch.float32 else lib.lstmlib_backward_f64
-    run(variant, T, B, H, _ptr(acts), _ptr(cs), _ptr(tanh_cs), _ptr(peep), _ptr(dy), _ptr(dh_n), _ptr(dc_n),
-        _ptr(weight_hh), _ptr(mask_bytes), torch.get_num_threads(), _ptr(dgates), _ptr(dh), _ptr(dc))
-    return dgates, dh, dc
+    _call("native_backward", run, variant, T, B, H, _ptr(acts), _ptr(cs), _ptr(tanh_cs), _ptr(peep), _ptr(dy),
+          _ptr(dh_n), _ptr(dc_n), _ptr(weight_hh), _ptr(mask_bytes), torch.get_num_threads(), _ptr(dgates), _ptr(dh),
+          _ptr(dc), _ptr(dpeep))
+    return (dgates, dh, dc) if dpeep is None else (dgates, dh, dc, dpeep)

@@ -254,11 +254,12 @@ void gemv_cols_range(long k0, long k1, long G, long H, const scalar_t* __restric
 }
 
 // Either product split into `threads` contiguous ranges (of multiples of 64 outputs) where it is large
-// enough to outweigh waking the threads (about 64 K multiply-adds: H >= 128)
+// enough to outweigh waking the threads (about 256 K multiply-adds: H >= 256; at H = 128 two threads
+// made a batch-1 forward 1.4 times slower than one)
 template <typename scalar_t>
 void gemv(bool rows, long G, long H, const scalar_t* W, const scalar_t* x, scalar_t* y, int threads) {
   const long n = rows ? G : H;
-  const int team = G * H >= (1L << 16) ? threads : 1;
+  const int team = G * H >= (1L << 18) ? threads : 1;
   const long chunk = ((n + team - 1) / team + 63) / 64 * 64;
   parallel_for((n + chunk - 1) / chunk, team, [&](long i) {
     const long start = i * chunk, end = start + chunk < n ? start + chunk : n;
@@ -270,10 +271,10 @@ void gemv(bool rows, long G, long H, const scalar_t* W, const scalar_t* x, scala
 // forward (transposed = true): C (B, G) += A (B, H) W^T;  backward: C (B, H) += A (B, G) W.
 template <typename scalar_t>
 struct StepProduct {
-  // Below this H a forward matrix-vector product runs faster on a copy of W^T (no horizontal sums of
-  // vector lanes; B = 1, one thread, per step: H=16 0.33 -> 0.2 us, H=64 1.45 -> 0.6 us); the copy
-  // costs G H per sequence, which above it eats the gain.
-  static constexpr long kTransposedCopyMaxH = 128;
+  // Up to this H a forward matrix-vector product runs faster on a copy of W^T (no horizontal sums of
+  // vector lanes). The copy costs G H per sequence: measured, B = 1, T = 100, one thread, a whole forward
+  // (ms, without / with the copy): H=64 0.139 / 0.109; H=128 0.379 / 0.515, where the copy eats the gain.
+  static constexpr long kTransposedCopyMaxH = 64;
   long G, H, B;
   bool transposed;
   int threads;
@@ -510,11 +511,14 @@ void lstm_backward_row(long H, const scalar_t* __restrict r, const scalar_t* __r
   }
 }
 
+// (also adds this row's share of the peepholes' gradients to dpeep = [dw_ci, dw_cf, dw_co]: da_i c_{t-1},
+// da_f c_{t-1}, da_o c_t; cn = c_t)
 template <typename scalar_t>
 void peephole_backward_row(long H, const scalar_t* __restrict r, const scalar_t* __restrict cp,
-                           const scalar_t* __restrict w_ci, const scalar_t* __restrict w_cf,
-                           const scalar_t* __restrict w_co, const scalar_t* __restrict dh, scalar_t* __restrict dc,
-                           scalar_t* __restrict da) {
+                           const scalar_t* __restrict cn, const scalar_t* __restrict w_ci,
+                           const scalar_t* __restrict w_cf, const scalar_t* __restrict w_co,
+                           const scalar_t* __restrict dh, scalar_t* __restrict dc, scalar_t* __restrict da,
+                           scalar_t* __restrict dpeep) {
   for (long j = 0; j < H; ++j) {
     const scalar_t i = r[j], f = r[H + j], g = r[2 * H + j], o = r[3 * H + j], tc = r[4 * H + j];
     const scalar_t slope_i = g * i * (1 - i), slope_f = cp[j] * f * (1 - f), slope_o = tc * o * (1 - o);
@@ -525,6 +529,9 @@ void peephole_backward_row(long H, const scalar_t* __restrict r, const scalar_t*
     da[2 * H + j] = c * i * (1 - g * g);
     da[3 * H + j] = dh[j] * slope_o;
     dc[j] = c * (f + slope_i * w_ci[j] + slope_f * w_cf[j]);  // c_{t-1} also reaches c_t through i and f
+    dpeep[j] += da[j] * cp[j];
+    dpeep[H + j] += da[H + j] * cp[j];
+    dpeep[2 * H + j] += da[3 * H + j] * cn[j];
   }
 }
 
@@ -544,12 +551,13 @@ void coupled_backward_row(long H, const scalar_t* __restrict r, const scalar_t* 
 
 // Backpropagation through time of one layer-direction (lstmlib.nn.lstm.lstm_backward_loop's loop with the
 // local derivatives fused in): acts, cs, tanh_cs as forward() kept them (tanh_cs null for the peephole LSTM);
-// dy (T, B, H), dh_n, dc_n (B, H) -> dgates (T, B, K H), and dh, dc (B, H): dL/dh_0, dL/dc_0.
+// dy (T, B, H), dh_n, dc_n (B, H) -> dgates (T, B, K H), and dh, dc (B, H): dL/dh_0, dL/dc_0; for the peephole
+// LSTM, dpeep (3, H) (zeroed here) receives the peepholes' gradients.
 template <typename scalar_t>
 void backward(int variant, long T, long B, long H, const scalar_t* acts, const scalar_t* cs,
               const scalar_t* tanh_cs, const scalar_t* peep, const scalar_t* dy, const scalar_t* dh_n,
               const scalar_t* dc_n, const scalar_t* w_hh, const std::uint8_t* mask, int threads, scalar_t* dgates,
-              scalar_t* dh, scalar_t* dc) {
+              scalar_t* dh, scalar_t* dc, scalar_t* dpeep) {
   const long K = variant == COUPLED ? 3 : 4;
   const long A = variant == PEEPHOLE ? 5 : K;
   const long G = K * H;
@@ -558,6 +566,7 @@ void backward(int variant, long T, long B, long H, const scalar_t* acts, const s
   scalar_t* dh_frozen = mask ? frozen.data() : nullptr;
   const scalar_t* dy_last = dy + (T - 1) * B * H;
   for (long k = 0; k < B * H; ++k) dh[k] = dh_n[k] + dy_last[k], dc[k] = dc_n[k];
+  if (dpeep) std::memset(dpeep, 0, sizeof(scalar_t) * 3 * H);
   for (long t = T - 1; t >= 0; --t) {
     scalar_t* dg = dgates + t * B * G;
     for (long b = 0; b < B; ++b) {
@@ -576,7 +585,7 @@ void backward(int variant, long T, long B, long H, const scalar_t* acts, const s
       if (variant == LSTM) {
         lstm_backward_row(H, r, cp, u, dhb, dcb, d);
       } else if (variant == PEEPHOLE) {
-        peephole_backward_row(H, r, cp, peep, peep + H, peep + 2 * H, dhb, dcb, d);
+        peephole_backward_row(H, r, cp, cp + B * H, peep, peep + H, peep + 2 * H, dhb, dcb, d, dpeep);
       } else {
         coupled_backward_row(H, r, cp, u, dhb, dcb, d);
       }
@@ -624,15 +633,15 @@ void lstmlib_forward_f64(int variant, long T, long B, long H, const double* xw, 
 void lstmlib_backward_f32(int variant, long T, long B, long H, const float* acts, const float* cs,
                           const float* tanh_cs, const float* peep, const float* dy, const float* dh_n,
                           const float* dc_n, const float* w_hh, const std::uint8_t* mask, int threads,
-                          float* dgates, float* dh, float* dc) {
-  backward<float>(variant, T, B, H, acts, cs, tanh_cs, peep, dy, dh_n, dc_n, w_hh, mask, threads, dgates, dh, dc);
+                          float* dgates, float* dh, float* dc, float* dpeep) {
+  backward<float>(variant, T, B, H, acts, cs, tanh_cs, peep, dy, dh_n, dc_n, w_hh, mask, threads, dgates, dh, dc, dpeep);
 }
 
 void lstmlib_backward_f64(int variant, long T, long B, long H, const double* acts, const double* cs,
                           const double* tanh_cs, const double* peep, const double* dy, const double* dh_n,
                           const double* dc_n, const double* w_hh, const std::uint8_t* mask, int threads,
-                          double* dgates, double* dh, double* dc) {
-  backward<double>(variant, T, B, H, acts, cs, tanh_cs, peep, dy, dh_n, dc_n, w_hh, mask, threads, dgates, dh, dc);
+                          double* dgates, double* dh, double* dc, double* dpeep) {
+  backward<double>(variant, T, B, H, acts, cs, tanh_cs, peep, dy, dh_n, dc_n, w_hh, mask, threads, dgates, dh, dc, dpeep);
 }
 
 }  // extern "C"

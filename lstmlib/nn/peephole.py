@@ -203,20 +203,21 @@ class PeepholeLSTMSequence(torch.autograd.Function):
         dy, dh_n, dc_n = materialize((dy, dh_n, dc_n), (y, h_0, c_0))
         peepholes = (weight_ci, weight_cf, weight_co)
         args = (acts, cs, dy, dh_n, dc_n, weight_hh, peepholes, mask)
+        needs = ctx.needs_input_grad
         if native.usable(acts, cs, dy, dh_n, dc_n, weight_hh, *peepholes, mask):  # in C++, derivatives fused
-            dgates, dh, dc = native.backward(native.PEEPHOLE, acts, cs, None, peepholes, dy, dh_n, dc_n, weight_hh,
-                                             mask)
+            dgates, dh, dc, dpeep = native.backward(native.PEEPHOLE, acts, cs, None, peepholes, dy, dh_n, dc_n,
+                                                    weight_hh, mask)
+            dweight_ci, dweight_cf, dweight_co = (d if need else None for d, need in zip(dpeep, needs[4:7]))
         else:
             dgates, dh, dc = peephole_gates_backward(*args)
-        da_i, da_f, _, da_o = dgates.view(dgates.shape[:2] + (4, -1)).unbind(2)
-        needs = ctx.needs_input_grad
+            da_i, da_f, _, da_o = dgates.view(dgates.shape[:2] + (4, -1)).unbind(2)
+            # dw_ci = sum_t,b da_i c_{t-1} ;  dw_cf = sum da_f c_{t-1} ;  dw_co = sum da_o c_t
+            c_prev, c = cs[:-1], cs[1:]
+            product = torch.empty_like(c)  # holds each product in turn
+            dweight_ci = torch.mul(da_i, c_prev, out=product).sum((0, 1)) if needs[4] else None
+            dweight_cf = torch.mul(da_f, c_prev, out=product).sum((0, 1)) if needs[5] else None
+            dweight_co = torch.mul(da_o, c, out=product).sum((0, 1)) if needs[6] else None
         dweight_hh = recurrent_weight_gradient(dgates, h_0, y) if needs[3] else None
-        # dw_ci = sum_t,b da_i c_{t-1} ;  dw_cf = sum da_f c_{t-1} ;  dw_co = sum da_o c_t
-        c_prev, c = cs[:-1], cs[1:]
-        product = torch.empty_like(c)  # holds each product in turn
-        dweight_ci = torch.mul(da_i, c_prev, out=product).sum((0, 1)) if needs[4] else None
-        dweight_cf = torch.mul(da_f, c_prev, out=product).sum((0, 1)) if needs[5] else None
-        dweight_co = torch.mul(da_o, c, out=product).sum((0, 1)) if needs[6] else None
         return dgates, dh, dc, dweight_hh, dweight_ci, dweight_cf, dweight_co, None
 
 
