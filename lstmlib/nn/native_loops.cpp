@@ -567,9 +567,11 @@ void backward(int variant, long T, long B, long H, const scalar_t* acts, const s
   const scalar_t* dy_last = dy + (T - 1) * B * H;
   for (long k = 0; k < B * H; ++k) dh[k] = dh_n[k] + dy_last[k], dc[k] = dc_n[k];
   if (dpeep) std::memset(dpeep, 0, sizeof(scalar_t) * 3 * H);
+  // rows split over threads where there is enough work, and no shared sum (the peepholes' gradients) to race on
+  const int row_team = B * H >= 4096 && !dpeep ? threads : 1;
   for (long t = T - 1; t >= 0; --t) {
     scalar_t* dg = dgates + t * B * G;
-    for (long b = 0; b < B; ++b) {
+    const auto row = [&](long b) {
       const scalar_t* r = acts + (t * B + b) * A * H;
       const scalar_t* cp = cs + (t * B + b) * H;
       const scalar_t* u = tanh_cs ? tanh_cs + (t * B + b) * H : nullptr;
@@ -579,7 +581,7 @@ void backward(int variant, long T, long B, long H, const scalar_t* acts, const s
       if (mask && !mask[t * B + b]) {  // a frozen step: dh and dc pass to step t-1 untouched
         std::memcpy(dh_frozen + b * H, dhb, sizeof(scalar_t) * H);
         std::memset(d, 0, sizeof(scalar_t) * G);
-        continue;
+        return;
       }
       if (mask) std::memset(dh_frozen + b * H, 0, sizeof(scalar_t) * H);
       if (variant == LSTM) {
@@ -589,7 +591,8 @@ void backward(int variant, long T, long B, long H, const scalar_t* acts, const s
       } else {
         coupled_backward_row(H, r, cp, u, dhb, dcb, d);
       }
-    }
+    };
+    parallel_for(B, row_team, row);
     // dh_{t-1} = da_t W_hh + dy_{t-1} (+ what a frozen row handed on)
     const scalar_t* dy_prev = t > 0 ? dy + (t - 1) * B * H : nullptr;
     for (long k = 0; k < B * H; ++k) dh[k] = (dy_prev ? dy_prev[k] : 0) + (mask ? dh_frozen[k] : 0);
