@@ -124,6 +124,34 @@ def test_usable_only_for_plain_cpu_float_tensors():
     assert seen == [False]  # tensors that torch.func wraps take the Python loops
 
 
+def test_disabled_runs_the_python_loops_and_restores_the_switch():
+    """native.disabled() reproduces the Python loops (with the other fast paths on) to the last bit."""
+    torch.manual_seed(0)
+    module = lnn.LSTM(6, 24)
+    x = torch.randn(9, 4, 6)
+    calls = []
+    real = native.forward
+    try:
+        native.forward = lambda *args: calls.append(1) or real(*args)
+        with native.disabled():
+            assert not native.usable(x)
+            inside = module(x)[0]
+        assert native.usable(x)
+        fast = module(x)[0]
+    finally:
+        native.forward = real
+    assert calls == [1]  # only outside the block
+    from lstmlib.nn.kernels import project_inputs
+    from lstmlib.nn.lstm import _lstm_loop
+    with torch.no_grad():
+        xw = project_inputs(x, module.weight_ih_l0, module.bias_ih_l0, module.bias_hh_l0)
+        zeros = x.new_zeros(4, 24)
+        assert torch.equal(inside, _lstm_loop(xw, zeros, zeros, module.weight_hh_l0, None, keep=False)[0])
+    assert not torch.equal(inside, fast)
+    with pytest.raises(TypeError, match="flag must be a bool"):
+        native.set_enabled(0)
+
+
 def test_the_library_is_named_after_its_source_and_rebuilt_when_that_changes(tmp_path, monkeypatch):
     monkeypatch.setenv("LSTMLIB_NATIVE_CACHE", str(tmp_path))
     first = native.library_path()

@@ -33,12 +33,14 @@ tracing; never for tensors that ``torch.func`` transforms wrap.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -47,7 +49,8 @@ from . import fast_paths
 
 __all__ = [
     "COUPLED", "GRU", "LSTM", "PEEPHOLE", "RNN_RELU", "RNN_TANH",
-    "backward", "build", "forward", "gru_forward", "library_path", "rnn_forward", "usable",
+    "backward", "build", "disabled", "forward", "gru_forward", "library_path", "rnn_forward", "set_enabled",
+    "usable",
 ]
 
 LSTM, PEEPHOLE, COUPLED, RNN_TANH, RNN_RELU, GRU = range(6)  # the variants of native_loops.cpp's forward
@@ -59,6 +62,7 @@ TRICK = "C++ time loops of the LSTM family (lstmlib/nn/native_loops.cpp)"
 _FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-shared", "-fno-math-errno", "-fopenmp")
 
 _library: ctypes.CDLL | None = None
+_enabled = True  # this module's own switch, under fast_paths' (see disabled())
 
 
 def library_path() -> Path:
@@ -158,10 +162,35 @@ def _works() -> bool:
     return True
 
 
+def set_enabled(flag: bool) -> bool:
+    """Turn the C++ loops on (True, the default) or off (False: the Python loops, with the other fast paths
+    still on); return the previous setting.
+
+    The two loops compute the same numbers up to float32 rounding, and training amplifies rounding: a
+    run recorded with the Python loops is reproduced to the last bit only by them (chapter I.1 keeps its
+    recorded training runs that way).
+    """
+    global _enabled
+    if not isinstance(flag, bool):
+        raise TypeError(f"flag must be a bool (True: the C++ loops on); got {type(flag).__name__} {flag!r}")
+    previous, _enabled = _enabled, flag
+    return previous
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """``with native.disabled():`` runs its body with the Python time loops (see :func:`set_enabled`)."""
+    previous = set_enabled(False)
+    try:
+        yield
+    finally:
+        set_enabled(previous)
+
+
 def usable(*tensors: torch.Tensor | None) -> bool:
     """Whether the C++ loops may run on these tensors (None entries ignored): the fast paths on, not tracing,
     plain CPU tensors of one floating dtype (float32 or float64), and the library built and checked."""
-    if not fast_paths.enabled():
+    if not (_enabled and fast_paths.enabled()):
         return False
     dtype = None
     functorch = torch._C._functorch
