@@ -149,7 +149,8 @@ def test_trace_in_tracks_reads_each_piece_from_a_zero_state_in_text_order(charlm
     apart = [charlm.trace(text[k * piece:(k + 1) * piece]) for k in range(2)]
     for name, value in together.items():
         assert value.shape[1] == 2 * piece
-        np.testing.assert_allclose(value, np.concatenate([a[name] for a in apart], axis=1), atol=1e-5)
+        # float32 rounding: a batch of 2 and of 1 sum their products in another order (relative, for |c| near 10)
+        np.testing.assert_allclose(value, np.concatenate([a[name] for a in apart], axis=1), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -58,11 +58,11 @@ _GATE_BLOCKS = {LSTM: 4, PEEPHOLE: 4, COUPLED: 3}
 _ACT_BLOCKS = {LSTM: 4, PEEPHOLE: 5, COUPLED: 3}  # the peephole LSTM keeps tanh(c_t) as a 5th block
 
 SOURCE = Path(__file__).with_name("native_loops.cpp")
-TRICK = "C++ time loops of the LSTM family (lstmlib/nn/native_loops.cpp)"
+TRICK = "C++ time loops of lstmlib.nn (lstmlib/nn/native_loops.cpp)"
 _FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-shared", "-fno-math-errno", "-fopenmp")
 
 _library: ctypes.CDLL | None = None
-_enabled = True  # this module's own switch, under fast_paths' (see disabled())
+_enabled = True  # this module's own switch, under fast_paths' (see set_enabled())
 
 
 def library_path() -> Path:

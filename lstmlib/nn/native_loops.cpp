@@ -1,4 +1,5 @@
-// The time loops of lstmlib.nn's LSTM-family layers, in C++ (see lstmlib/nn/native.py).
+// The time loops of lstmlib.nn's recurrent layers, in C++ (see lstmlib/nn/native.py): forward and
+// backward of the LSTM, the peephole LSTM and the CIFG; forward of the GRU and the plain RNN.
 //
 // Python runs a recurrence as about ten tensor operations per step, each paying
 // the interpreter and the dispatcher (several microseconds apiece); at the sizes
@@ -7,12 +8,13 @@
 // packed once per sequence into panels (faster than MKL's general GEMM for these
 // skinny products: B rows against a weight of 4H x H), and ONE fused pass over
 // the gates: pre-activation -> nonlinearity -> cell -> output, written so the
-// compiler vectorises it. No autograd, no tensors: plain
-// pointers to contiguous row-major buffers that lstmlib/nn/native.py allocates
-// with exactly the layouts of the Python loops, so the hand-written backward and
-// every cache consumer are shared.
+// compiler vectorises it. No autograd, no tensors: plain pointers to contiguous
+// row-major buffers that lstmlib/nn/native.py allocates with exactly the layouts
+// of the Python loops, so the autograd Functions around them, and every path that
+// still runs the Python loops (second derivatives, tracers), see the same caches.
 //
-// Layouts (row-major, as in lstmlib/nn/lstm.py, peephole.py, coupled.py):
+// Layouts (row-major, as in lstmlib/nn/lstm.py, peephole.py, coupled.py; gru.py and rnn.py
+// at their functions below):
 //   xw (T, B, G), G = K*H with K gate blocks (LSTM, peephole: i f g o; CIFG: i g o)
 //   acts (n, B, A, H): the gates after their nonlinearities; A = K, or 5 for the
 //                      peephole LSTM, whose 5th block is tanh(c_t)
@@ -20,7 +22,7 @@
 //   y (T, B, H);  mask (T, B) of 0/1 bytes or null;  n = T when keeping caches, else 1
 //
 // Float32 uses a polynomial exp (error about 2 ulp) so that the loops vectorise,
-// and tanh(a) = 1 - 2 / (1 + exp(2a)), as the Python fast path does (2 sigmoid(2a) - 1);
+// and tanh(a) = 1 - 2 / (1 + exp(2a)), the identity the Python fast path uses as 2 sigmoid(2a) - 1;
 // float64, the library's checking precision, uses the C library's exp and tanh.
 
 #include <cmath>
