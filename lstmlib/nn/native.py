@@ -19,8 +19,8 @@ stay as they are: those still run the Python loops.
 How it is built: on first use, with the system's C++ compiler (``g++``, or
 ``$CXX``) and OpenMP (the ``libgomp.so.1`` that PyTorch itself loads serves
 both), into ``~/.cache/lstmlib`` (``$LSTMLIB_NATIVE_CACHE`` to move it; the
-file name carries a hash of the source, the compiler flags, the compiler and
-the torch version, so a changed source builds anew). ``make`` builds it once
+file name carries a hash of the source, the compiler flags, the compiler, the
+torch version and the CPU, so a changed source, or another CPU, builds anew). ``make`` builds it once
 when it creates the virtualenv; it takes about two seconds. Before first use
 it is checked against the Python loops on fixed values. If there is no
 compiler, or the build or the check fails, lstmlib warns once, naming the
@@ -37,6 +37,7 @@ import contextlib
 import ctypes
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -65,12 +66,23 @@ _library: ctypes.CDLL | None = None
 _enabled = True  # this module's own switch, under fast_paths' (see set_enabled())
 
 
+def _cpu() -> str:
+    """The CPU's model and instruction-set flags (``-march=native`` builds for them), "" where unknown."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [line for line in f if line.startswith(("model name", "flags"))]
+    except OSError:
+        return platform.machine()
+    return "".join(sorted(set(lines)))
+
+
 def library_path() -> Path:
-    """Where the compiled loops live (or will): one file per source, flags, compiler and torch version."""
+    """Where the compiled loops live (or will): one file per source, flags, compiler, torch version and CPU
+    (a cache shared by machines of different CPUs must not hand one the other's ``-march=native`` build)."""
     compiler = os.environ.get("CXX", "g++")
     key = hashlib.sha256()
     for part in (SOURCE.read_bytes(), " ".join(_FLAGS).encode(), compiler.encode(), torch.__version__.encode(),
-                 sys.platform.encode()):
+                 sys.platform.encode(), _cpu().encode()):
         key.update(part)
     cache = Path(os.environ.get("LSTMLIB_NATIVE_CACHE") or Path.home() / ".cache" / "lstmlib")
     return cache / f"native_loops-{key.hexdigest()[:16]}.so"
