@@ -73,18 +73,20 @@ def test_the_cpp_loops_compute_what_the_python_loops_compute(kind, B, H, packed,
         assert (a - b).abs().max() <= tolerance * max(1.0, b.abs().max().item()), (k, (a - b).abs().max())
 
 
-def test_the_cpp_loops_are_taken_and_differ_from_the_python_loops_in_float32_rounding_only():
+def _count_forward_calls(monkeypatch):
+    """A list that gets one entry per call of ``native.forward`` (which still runs) from now on."""
+    calls, real = [], native.forward
+    monkeypatch.setattr(native, "forward", lambda *args: calls.append(1) or real(*args))
+    return calls
+
+
+def test_the_cpp_loops_are_taken_and_differ_from_the_python_loops_in_float32_rounding_only(monkeypatch):
     """Not a vacuous comparison: the two float32 paths do differ (the C++ exp), by rounding only."""
     torch.manual_seed(0)
     module = lnn.LSTM(6, 24)
     x = torch.randn(9, 4, 6)
-    calls = []
-    real = native.forward
-    try:
-        native.forward = lambda *args: calls.append(1) or real(*args)
-        fast, plain = _both_paths(module, x, None)
-    finally:
-        native.forward = real
+    calls = _count_forward_calls(monkeypatch)
+    fast, plain = _both_paths(module, x, None)
     assert calls == [1]  # one call per layer-direction and sequence, with the fast paths on only
     assert not torch.equal(fast[0], plain[0])
     assert (fast[0] - plain[0]).abs().max() < 1e-6
@@ -124,22 +126,17 @@ def test_usable_only_for_plain_cpu_float_tensors():
     assert seen == [False]  # tensors that torch.func wraps take the Python loops
 
 
-def test_disabled_runs_the_python_loops_and_restores_the_switch():
+def test_disabled_runs_the_python_loops_and_restores_the_switch(monkeypatch):
     """native.disabled() reproduces the Python loops (with the other fast paths on) to the last bit."""
     torch.manual_seed(0)
     module = lnn.LSTM(6, 24)
     x = torch.randn(9, 4, 6)
-    calls = []
-    real = native.forward
-    try:
-        native.forward = lambda *args: calls.append(1) or real(*args)
-        with native.disabled():
-            assert not native.usable(x)
-            inside = module(x)[0]
-        assert native.usable(x)
-        fast = module(x)[0]
-    finally:
-        native.forward = real
+    calls = _count_forward_calls(monkeypatch)
+    with native.disabled():
+        assert not native.usable(x)
+        inside = module(x)[0]
+    assert native.usable(x)
+    fast = module(x)[0]
     assert calls == [1]  # only outside the block
     from lstmlib.nn.kernels import project_inputs
     from lstmlib.nn.lstm import _lstm_loop

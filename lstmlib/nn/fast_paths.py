@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch.nn import grad as conv_grad
 
-__all__ = ["StepMatmul", "Tanh", "conv2d_input_grads", "disabled", "enabled", "set_enabled", "tracing"]
+__all__ = ["StepMatmul", "Switch", "Tanh", "conv2d_input_grads", "disabled", "enabled", "set_enabled", "tracing"]
 
 _ENV_VAR = "LSTMLIB_FAST_PATHS"
 
@@ -58,7 +58,29 @@ def _from_environment() -> bool:
     raise ValueError(f"{_ENV_VAR} must be 1 (fast paths on, the default) or 0 (off); got {value!r}")
 
 
-_enabled = _from_environment()
+class Switch:
+    """An on/off setting: :meth:`set_enabled` (type-checked, returns the previous setting) and a
+    :meth:`disabled` block that restores it. ``what`` names the setting in the error message."""
+
+    def __init__(self, on: bool, what: str) -> None:
+        self.on, self.what = on, what
+
+    def set_enabled(self, flag: bool) -> bool:
+        if not isinstance(flag, bool):
+            raise TypeError(f"flag must be a bool (True: {self.what} on); got {type(flag).__name__} {flag!r}")
+        previous, self.on = self.on, flag
+        return previous
+
+    @contextlib.contextmanager
+    def disabled(self) -> Iterator[None]:
+        previous = self.set_enabled(False)
+        try:
+            yield
+        finally:
+            self.set_enabled(previous)
+
+
+_switch = Switch(_from_environment(), "fast paths")
 
 
 def tracing() -> bool:
@@ -75,26 +97,17 @@ def tracing() -> bool:
 def enabled() -> bool:
     """Whether the fast paths are in use: switched on (``LSTMLIB_FAST_PATHS``, the last :func:`set_enabled`)
     and not :func:`tracing`."""
-    return _enabled and not tracing()
+    return _switch.on and not tracing()
 
 
 def set_enabled(flag: bool) -> bool:
     """Turn every fast path on (True) or off (False); return the previous setting."""
-    global _enabled
-    if not isinstance(flag, bool):
-        raise TypeError(f"flag must be a bool (True: fast paths on); got {type(flag).__name__} {flag!r}")
-    previous, _enabled = _enabled, flag
-    return previous
+    return _switch.set_enabled(flag)
 
 
-@contextlib.contextmanager
-def disabled() -> Iterator[None]:
+def disabled() -> contextlib.AbstractContextManager[None]:
     """``with fast_paths.disabled():`` runs its body with every fast path off, then restores the setting."""
-    previous = set_enabled(False)
-    try:
-        yield
-    finally:
-        set_enabled(previous)
+    return _switch.disabled()
 
 
 # ---- probes: each run once per process, its result kept here (a plain dict, not functools.cache,

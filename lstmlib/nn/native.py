@@ -41,7 +41,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -63,7 +62,7 @@ TRICK = "C++ time loops of lstmlib.nn (lstmlib/nn/native_loops.cpp)"
 _FLAGS = ("-O3", "-march=native", "-std=c++17", "-fPIC", "-shared", "-fno-math-errno", "-fopenmp")
 
 _library: ctypes.CDLL | None = None
-_enabled = True  # this module's own switch, under fast_paths' (see set_enabled())
+_switch = fast_paths.Switch(True, "the C++ loops")  # this module's own switch, under fast_paths' (set_enabled())
 
 
 def _cpu() -> str:
@@ -182,27 +181,18 @@ def set_enabled(flag: bool) -> bool:
     run recorded with the Python loops is reproduced to the last bit only by them (chapter I.1 keeps its
     recorded training runs that way).
     """
-    global _enabled
-    if not isinstance(flag, bool):
-        raise TypeError(f"flag must be a bool (True: the C++ loops on); got {type(flag).__name__} {flag!r}")
-    previous, _enabled = _enabled, flag
-    return previous
+    return _switch.set_enabled(flag)
 
 
-@contextlib.contextmanager
-def disabled() -> Iterator[None]:
+def disabled() -> contextlib.AbstractContextManager[None]:
     """``with native.disabled():`` runs its body with the Python time loops (see :func:`set_enabled`)."""
-    previous = set_enabled(False)
-    try:
-        yield
-    finally:
-        set_enabled(previous)
+    return _switch.disabled()
 
 
 def usable(*tensors: torch.Tensor | None) -> bool:
     """Whether the C++ loops may run on these tensors (None entries ignored): the fast paths on, not tracing,
     plain CPU tensors of one floating dtype (float32 or float64), and the library built and checked."""
-    if not (_enabled and fast_paths.enabled()):
+    if not (_switch.on and fast_paths.enabled()):
         return False
     dtype = None
     functorch = torch._C._functorch
@@ -253,7 +243,6 @@ def forward(
     ``keep``, else 1; cs has 1 row without keep) and ``tanh_cs: (n, B, H)``
     (None for the peephole LSTM, whose acts hold tanh(c_t) as block A = 5).
     """
-    lib = _load()
     T, B, G = xw.shape
     K, A = _GATE_BLOCKS[variant], _ACT_BLOCKS[variant]
     H = G // K
@@ -265,14 +254,14 @@ def forward(
     cs = xw.new_empty((n + 1 if keep else 1, B, H))
     acts = xw.new_empty((n, B, A, H))
     tanh_cs = xw.new_empty((n, B, H)) if variant != PEEPHOLE else None
-    run = lib.lstmlib_forward_f32 if xw.dtype == torch.float32 else lib.lstmlib_forward_f64
-    _call("native_forward", run, variant, T, B, H, _ptr(xw), _ptr(h_0), _ptr(c_0), _ptr(weight_hh), _ptr(peep),
-          _ptr(mask_bytes), int(keep), torch.get_num_threads(), _ptr(y), _ptr(cs), _ptr(acts), _ptr(tanh_cs))
+    _forward_call(xw.dtype, variant, T, B, H, xw, h_0, c_0, weight_hh, peep, mask_bytes, int(keep),
+                  torch.get_num_threads(), y, cs, acts, tanh_cs)
     outputs = (y, cs[-1], acts, cs)
     return outputs if variant == PEEPHOLE else outputs + (tanh_cs,)
 
 
 def _forward_call(dtype, *args) -> None:
+    """``lstmlib_forward_f32/_f64(*args)`` (by ``dtype``), each tensor (or None) passed as its address."""
     lib = _load()
     run = lib.lstmlib_forward_f32 if dtype == torch.float32 else lib.lstmlib_forward_f64
     _call("native_forward", run, *(_ptr(a) if isinstance(a, torch.Tensor) or a is None else a for a in args))
